@@ -1,0 +1,47 @@
+"""Flask CLI commands of DESIGN.md §9."""
+
+from __future__ import annotations
+
+import getpass
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from webapp.auth.services import AccountError, create_user, grant
+from webapp.extensions import db
+from webapp.models import Role
+
+user_cli = AppGroup("user", help="Manage user accounts.")
+
+
+@user_cli.command("create")
+@click.argument("username")
+@click.option("--name", "display_name", default="", help="Display name (显示名称).")
+@click.option("--role", "roles", multiple=True, type=click.Choice([r.value for r in Role]))
+@click.option("--scope-id", "scope_ids", multiple=True, type=int, help="One per --role, in order.")
+@click.option("--work-phone", default="")
+@click.option("--password", default=None, help="Prompted for when omitted.")
+def create_user_command(username, display_name, roles, scope_ids, work_phone, password):
+    """Create an account, e.g. `flask user create wang --role grid_worker --scope-id 3`."""
+    if password is None:
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Repeat: ") != password:
+            raise click.ClickException("The passwords differ.")
+    scope_list = list(scope_ids) + [None] * (len(roles) - len(scope_ids))
+    try:
+        user = create_user(username, password, display_name, work_phone=work_phone)
+        for role, scope_id in zip(roles, scope_list, strict=True):
+            grant(user, role, scope_id)
+    except AccountError as error:
+        db.session.rollback()
+        raise click.ClickException(str(error)) from error
+    db.session.commit()
+    click.echo(f"Created user {user.username} (id {user.id}) with roles {', '.join(roles) or '-'}.")
+
+
+def register_commands(app: Flask) -> None:
+    app.cli.add_command(user_cli)
+    from webapp.demo.cli import register_demo_commands
+
+    register_demo_commands(app)

@@ -1,0 +1,60 @@
+"""Configuration from the environment. Defaults serve the demo on SQLite in `instance/`."""
+
+import os
+import secrets
+from pathlib import Path
+
+
+def database_url_from_env(instance_path: str) -> str:
+    url = os.environ.get("DATABASE_URL", "").strip()
+    if not url:
+        return f"sqlite:///{Path(instance_path) / 'gridrounds.db'}"
+    # Accept the libpq spellings operators paste; SQLAlchemy needs the driver named for psycopg 3.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def secret_key_from_env(instance_path: str) -> str:
+    """SECRET_KEY from the environment; in development a random key kept in the instance folder
+    so sessions survive restarts without anyone committing a key."""
+    if key := os.environ.get("SECRET_KEY"):
+        return key
+    key_file = Path(instance_path) / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    key = secrets.token_hex(32)
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    key_file.write_text(key)
+    key_file.chmod(0o600)
+    return key
+
+
+def load_config(instance_path: str) -> dict:
+    production = os.environ.get("GRIDROUNDS_ENV", "development") == "production"
+    redis_url = os.environ.get("REDIS_URL", "")
+    return {
+        "SECRET_KEY": secret_key_from_env(instance_path),
+        "SQLALCHEMY_DATABASE_URI": database_url_from_env(instance_path),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "PRODUCTION": production,
+        "REDIS_URL": redis_url,
+        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "LOGIN_LIMIT_PER_IP": os.environ.get("LOGIN_LIMIT_PER_IP", "30 per 10 minutes"),
+        "LOGIN_LIMIT_PER_USERNAME": os.environ.get("LOGIN_LIMIT_PER_USERNAME", "8 per 10 minutes"),
+        # The __Host- prefix makes browsers refuse the cookie unless Secure, path=/ and no Domain:
+        # only possible over HTTPS, so production only.
+        "SESSION_COOKIE_NAME": "__Host-gridrounds" if production else "gridrounds",
+        "SESSION_COOKIE_SECURE": production,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "PERMANENT_SESSION_LIFETIME": 60 * 60 * 24 * 14,
+        "WTF_CSRF_TIME_LIMIT": None,  # a form opened before a long stairwell still submits
+        "BABEL_DEFAULT_LOCALE": "zh_Hans_CN",
+        "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
+        "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).resolve().parent.parent / "translations"),
+        "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,
+        "UPLOAD_FOLDER": str(Path(instance_path) / "uploads"),
+    }

@@ -1,0 +1,32 @@
+"""All models, imported here so Alembic and `db.create_all()` see the whole schema."""
+
+from webapp.models.audit import AuditLog
+from webapp.models.base import Base, Privacy, utcnow
+from webapp.models.cases import Case, CaseEvent, CaseLevel, CaseStatus
+from webapp.models.notices import Notice, NoticeCategory, NoticeStatus, notice_communities
+from webapp.models.org import Building, Community, Grid, Street
+from webapp.models.people import EDITABLE_CARE_FLAGS, Household, Occupancy, Resident
+from webapp.models.push import PushSubscription
+from webapp.models.records import (
+    RECORD_MODELS,
+    Attachment,
+    Dispute,
+    ElderlyCheck,
+    FieldRecord,
+    Hazard,
+    RecordKind,
+    Severity,
+    Visit,
+)
+from webapp.models.settings import Setting
+from webapp.models.sync import ChangeCounter, OpLog, Tombstone
+from webapp.models.users import ROLE_SCOPE_KIND, LoginSession, Membership, Role, ScopeKind, User
+
+__all__ = [
+    "AuditLog", "Attachment", "Base", "Building", "Case", "CaseEvent", "CaseLevel", "CaseStatus",
+    "ChangeCounter", "Community", "Dispute", "EDITABLE_CARE_FLAGS", "ElderlyCheck", "FieldRecord",
+    "Grid", "Hazard", "Household", "LoginSession", "Membership", "Notice", "NoticeCategory",
+    "NoticeStatus", "Occupancy", "OpLog", "Privacy", "PushSubscription", "RECORD_MODELS",
+    "RecordKind", "Resident", "Role", "ROLE_SCOPE_KIND", "ScopeKind", "Setting", "Severity",
+    "Street", "Tombstone", "User", "Visit", "notice_communities", "utcnow",
+]

@@ -1,0 +1,63 @@
+"""App-wide pages and helpers: the landing redirect, /healthz, error pages, template filters."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import text
+
+from webapp.auth.forms import LogoutForm
+from webapp.auth.homes import home_url_for, nav_links
+from webapp.extensions import db
+from webapp.masking import mask_id_number, mask_name, mask_phone
+from webapp.models import Role
+
+bp = Blueprint("web", __name__)
+
+@bp.get("/")
+def index():
+    if current_user.is_authenticated:
+        return redirect(home_url_for(current_user), 303)
+    return redirect(url_for("auth.login"), 303)
+
+
+@bp.get("/no-role")
+def no_role():
+    return render_template("errors/no_role.html"), 403
+
+
+@bp.get("/healthz")
+def healthz():
+    try:
+        db.session.execute(text("SELECT 1"))
+    except Exception:  # any database failure means "not ready" to a load balancer
+        db.session.rollback()
+        return jsonify(status="error", database="unavailable"), 503
+    return jsonify(status="ok", database="ok")
+
+
+def _error_page(code: int):
+    def handler(error):
+        if request.path.startswith("/api/"):
+            return jsonify(error={"code": str(code), "message": getattr(error, "description", "")}), code
+        return render_template("errors/error.html", code=code), code
+
+    return handler
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+    for code in (400, 403, 404, 405, 413, 429, 500):
+        app.register_error_handler(code, _error_page(code))
+
+    app.add_template_filter(mask_name, "mask_name")
+    app.add_template_filter(mask_phone, "mask_phone")
+    app.add_template_filter(mask_id_number, "mask_id")
+
+    @app.context_processor
+    def _layout_helpers() -> dict:
+        helpers: dict = {"Role": Role}
+        if current_user and current_user.is_authenticated:
+            helpers["role_links"] = nav_links(current_user)
+            helpers["logout_form"] = LogoutForm()
+        return helpers

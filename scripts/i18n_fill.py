@@ -2,8 +2,8 @@
 
     python scripts/i18n_fill.py [translations.py ...]
 
-Each optional file defines a dict `ZH` {English msgid: Chinese}. Existing translations in the .po are
-kept; missing ones are listed so nothing ships half-translated (a unit test fails on any gap).
+Each optional file defines a dict `ZH` {English msgid: Chinese}. Existing translations in the .po
+are kept; missing ones are listed so nothing ships half-translated (a unit test fails on any gap).
 """
 
 import runpy
@@ -21,9 +21,24 @@ PO = ROOT / "translations" / "zh_Hans_CN" / "LC_MESSAGES" / "messages.po"
 def main(sources: list[str]) -> int:
     bin_dir = Path(sys.executable).parent
     subprocess.run(
-        [str(bin_dir / "pybabel"), "-q", "extract", "-F", "babel.cfg", "-k", "_l",
-         "-k", "lazy_gettext", "--no-location", "--sort-output", "-o", str(POT), "."],
-        cwd=ROOT, check=True,
+        [
+            str(bin_dir / "pybabel"),
+            "-q",
+            "extract",
+            "-F",
+            "babel.cfg",
+            "-k",
+            "_l",
+            "-k",
+            "lazy_gettext",
+            "--no-location",
+            "--sort-output",
+            "-o",
+            str(POT),
+            ".",
+        ],
+        cwd=ROOT,
+        check=True,
     )
     new_text: dict[str, str] = {}
     for source in sources:

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import os
 import re
+import uuid
 from pathlib import Path
 
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 
 from tests import factories
@@ -62,6 +64,15 @@ def _empty_all_tables() -> None:
     db.session.commit()
 
 
+class FreshContextClient(FlaskClient):
+    """Each request gets its own app context, as in production. Without this, requests made while
+    a test holds an app context share its `g` and database session, and caches leak between them."""
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
 @pytest.fixture
 def app(database_url, _schema, tmp_path):
     app = create_app(
@@ -70,8 +81,12 @@ def app(database_url, _schema, tmp_path):
             "SQLALCHEMY_DATABASE_URI": database_url,
             "UPLOAD_FOLDER": str(tmp_path / "uploads"),
             "SERVER_NAME": "localhost",
+            # With REDIS_URL set the limiter's counters outlive the app: a fresh prefix per test
+            # keeps one test's failed logins from throttling the next.
+            "RATELIMIT_KEY_PREFIX": f"test-{uuid.uuid4().hex}",
         }
     )
+    app.test_client_class = FreshContextClient
     with app.app_context():
         _empty_all_tables()
         yield app
@@ -84,7 +99,9 @@ def client(app):
     return app.test_client()
 
 
-CSRF_INPUT = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
+CSRF_INPUT = re.compile(
+    r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"'
+)
 
 
 def csrf_token_from(html: str) -> str:

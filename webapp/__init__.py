@@ -11,7 +11,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from webapp.config import load_config
-from webapp.extensions import babel, csrf, db, limiter, login_manager, migrate
+from webapp.extensions import csrf, db, limiter, migrate
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 

@@ -14,6 +14,7 @@ from webapp.models import Role
 
 bp = Blueprint("web", __name__)
 
+
 @bp.get("/")
 def index():
     if current_user.is_authenticated:
@@ -39,7 +40,9 @@ def healthz():
 def _error_page(code: int):
     def handler(error):
         if request.path.startswith("/api/"):
-            return jsonify(error={"code": str(code), "message": getattr(error, "description", "")}), code
+            return jsonify(
+                error={"code": str(code), "message": getattr(error, "description", "")}
+            ), code
         return render_template("errors/error.html", code=code), code
 
     return handler

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from webapp.extensions import db
-from webapp.models import Community, Grid, Household, Street, User
+from webapp.models import Community, Household, Street, User
 
 
 def org_tree() -> list[Street]:
@@ -22,7 +22,7 @@ def org_tree() -> list[Street]:
 
 def household_counts_by_grid() -> dict[int, int]:
     rows = db.session.execute(select(Household.grid_id, func.count()).group_by(Household.grid_id))
-    return dict(rows.tuples().all())
+    return dict(rows.all())
 
 
 def user_count() -> int:

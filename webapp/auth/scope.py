@@ -75,7 +75,9 @@ def compute_scope(user: User, roles: Iterable[Role | str] | None = None) -> Scop
             db.session.scalars(select(Community.id).where(Community.street_id.in_(street_ids)))
         )
     if community_ids:
-        grid_ids |= set(db.session.scalars(select(Grid.id).where(Grid.community_id.in_(community_ids))))
+        grid_ids |= set(
+            db.session.scalars(select(Grid.id).where(Grid.community_id.in_(community_ids)))
+        )
     return Scope(everything, frozenset(grid_ids), frozenset(community_ids), frozenset(street_ids))
 
 
@@ -134,7 +136,10 @@ def get_scoped_or_404(model: type[M], object_id: Any) -> M:
     found = db.session.scalar(scoped(model).where(primary_key == object_id))
     if found is None:
         record_audit(
-            "access_denied", actor=current_user, target_type=model.__tablename__, target_id=object_id
+            "access_denied",
+            actor=current_user,
+            target_type=model.__tablename__,
+            target_id=object_id,
         )
         db.session.commit()
         abort(404)
@@ -150,7 +155,12 @@ def role_required(*roles: Role | str) -> Callable:
         @login_required
         def wrapped(*args: Any, **kwargs: Any) -> Any:
             if not (current_user.roles() & allowed):
-                record_audit("access_denied", actor=current_user, target_type="route", target_id=view.__name__)
+                record_audit(
+                    "access_denied",
+                    actor=current_user,
+                    target_type="route",
+                    target_id=view.__name__,
+                )
                 db.session.commit()
                 abort(403)
             return view(*args, **kwargs)

@@ -26,7 +26,9 @@ def hash_password(password: str) -> str:
 
 
 def authenticate(username: str, password: str) -> User | None:
-    user = db.session.scalar(select(User).where(func.lower(User.username) == username.strip().lower()))
+    user = db.session.scalar(
+        select(User).where(func.lower(User.username) == username.strip().lower())
+    )
     if user is None:
         _verify(_DUMMY_HASH, password)
         return None

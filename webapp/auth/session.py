@@ -17,7 +17,6 @@ from webapp.models import LoginSession, User, utcnow
 LAST_SEEN_RESOLUTION = timedelta(minutes=5)
 
 
-
 def start_login_session(user: User) -> LoginSession:
     session_row = LoginSession(
         token=secrets.token_urlsafe(32),
@@ -39,7 +38,9 @@ def revoke_login_session(token: str) -> None:
 
 def revoke_all_sessions(user: User) -> None:
     for row in db.session.scalars(
-        select(LoginSession).where(LoginSession.user_id == user.id, LoginSession.revoked_at.is_(None))
+        select(LoginSession).where(
+            LoginSession.user_id == user.id, LoginSession.revoked_at.is_(None)
+        )
     ):
         row.revoked_at = utcnow()
 
@@ -75,5 +76,7 @@ def init_app(app: Flask) -> None:
         # The sync API must never answer a redirect: the outbox would take the login page for a
         # success. It gets 401 JSON and keeps its items (DESIGN.md §5).
         if wants_json():
-            return jsonify(error={"code": "unauthenticated", "message": _("Please log in again.")}), 401
+            return jsonify(
+                error={"code": "unauthenticated", "message": _("Please log in again.")}
+            ), 401
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))

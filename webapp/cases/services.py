@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from sqlalchemy import case as sql_case
-from sqlalchemy import select
 
 from webapp.auth.scope import Scope, scoped
 from webapp.extensions import db

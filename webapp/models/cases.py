@@ -43,7 +43,9 @@ class Case(Base):
     status: Mapped[str] = classified(
         String(16), default=CaseStatus.OPEN, index=True, privacy=INTERNAL
     )
-    level: Mapped[str] = classified(String(16), default=CaseLevel.GRID, index=True, privacy=INTERNAL)
+    level: Mapped[str] = classified(
+        String(16), default=CaseLevel.GRID, index=True, privacy=INTERNAL
+    )
     assigned_department: Mapped[str] = classified(String(64), default="", privacy=INTERNAL)
     assigned_user_id: Mapped[int | None] = classified(ForeignKey("users.id"), privacy=INTERNAL)
     stage_started_at: Mapped[datetime] = classified(UTCDateTime, default=utcnow, privacy=INTERNAL)

@@ -49,9 +49,7 @@ class Grid(Base):
     __tablename__ = "grids"
 
     id: Mapped[int] = classified(Integer, primary_key=True, privacy=PUBLIC)
-    community_id: Mapped[int] = classified(
-        ForeignKey("communities.id"), index=True, privacy=PUBLIC
-    )
+    community_id: Mapped[int] = classified(ForeignKey("communities.id"), index=True, privacy=PUBLIC)
     code: Mapped[str] = classified(String(32), unique=True, privacy=PUBLIC)
     name: Mapped[str] = classified(String(100), privacy=PUBLIC)
     boundary: Mapped[str] = classified(Text, default="", privacy=PUBLIC)  # "幸福路以东、和平街以北"

@@ -119,4 +119,3 @@ class Resident(Base):
         if age < 18:
             flags.append("minor")
         return flags
-

@@ -16,7 +16,9 @@ def communities_in_scope(scope: Scope) -> list[Community]:
 
 def grids_of(community: Community) -> list[Grid]:
     return list(
-        db.session.scalars(select(Grid).where(Grid.community_id == community.id).order_by(Grid.code))
+        db.session.scalars(
+            select(Grid).where(Grid.community_id == community.id).order_by(Grid.code)
+        )
     )
 
 
@@ -34,6 +36,6 @@ def workers_by_grid(grid_ids: list[int]) -> dict[int, list[User]]:
         .order_by(User.username)
     )
     workers: dict[int, list[User]] = {}
-    for grid_id, user in rows.tuples():
+    for grid_id, user in rows:
         workers.setdefault(grid_id, []).append(user)
     return workers

@@ -1,8 +1,9 @@
-"""A grid worker's view of their grids. Reads go through `scoped()`; rules live here, not in views."""
+"""A grid worker's view of their grids: reads go through `scoped()`, rules live here."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 from sqlalchemy import func, select
 
 from webapp.auth.scope import Scope, scoped
@@ -31,7 +32,7 @@ def summarize_grids(grids: list[Grid]) -> list[GridSummary]:
         rows = db.session.execute(
             select(column, func.count()).where(column.in_(ids), *where).group_by(column)
         )
-        return dict(rows.tuples().all())
+        return dict(rows.all())
 
     buildings = counts(Building.grid_id)
     households = counts(Household.grid_id)
@@ -58,7 +59,7 @@ def buildings_of(grid: Grid) -> list[tuple[Building, int]]:
         .group_by(Building.id)
         .order_by(Building.id)
     )
-    return list(rows.tuples())
+    return list(rows)
 
 
 def households_by_unit(building: Building) -> dict[int, list[Household]]:
@@ -79,4 +80,3 @@ def residents_of(household: Household) -> list[Resident]:
             select(Resident).where(Resident.household_id == household.id).order_by(Resident.id)
         )
     )
-

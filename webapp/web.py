@@ -27,6 +27,12 @@ def no_role():
     return render_template("errors/no_role.html"), 403
 
 
+@bp.get("/favicon.ico")
+def favicon():
+    # Browsers ask for /favicon.ico whatever the page says; answer with the app icon, not a 404.
+    return redirect(url_for("static", filename="icons/icon.svg"), 301)
+
+
 @bp.get("/healthz")
 def healthz():
     try:

@@ -60,7 +60,7 @@ class Grid(Base):
 
 
 class Building(Base):
-    """楼栋. `address_prefix` is the searchable address without unit and room ("幸福里3号楼")."""
+    """楼栋. `name` is the address residents say without unit and room ("幸福里3号楼")."""
 
     __tablename__ = "buildings"
 

@@ -11,6 +11,7 @@ from webapp.auth.homes import home_url_for, nav_links
 from webapp.extensions import db
 from webapp.masking import mask_id_number, mask_name, mask_phone
 from webapp.models import Role
+from webapp.ops import Conflict, DomainError, Invalid, OutOfScope
 
 bp = Blueprint("web", __name__)
 
@@ -54,8 +55,29 @@ def _error_page(code: int):
     return handler
 
 
+def _domain_error(status: int):
+    """Fallback mapping of service errors to HTTP, for views that do not handle them themselves
+    (form views catch `Invalid` to re-render the form with every field's message)."""
+
+    def handler(error: DomainError):
+        db.session.rollback()
+        if request.path.startswith("/api/"):
+            body = {"code": error.code, "message": error.message}
+            if isinstance(error, Invalid):
+                body["fields"] = error.errors
+            return jsonify(error=body), status
+        if isinstance(error, OutOfScope):
+            return render_template("errors/error.html", code=404), 404
+        return render_template("errors/domain_error.html", error=error), status
+
+    return handler
+
+
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
+    app.register_error_handler(Invalid, _domain_error(422))
+    app.register_error_handler(OutOfScope, _domain_error(404))
+    app.register_error_handler(Conflict, _domain_error(409))
     for code in (400, 403, 404, 405, 413, 429, 500):
         app.register_error_handler(code, _error_page(code))
 

@@ -47,8 +47,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from webapp.cases import bp as cases_bp
     from webapp.reports import bp as reports_bp
     from webapp.rounds import bp as rounds_bp
+    from webapp.sync import bp as sync_bp
 
-    for blueprint in (auth_bp, rounds_bp, cases_bp, reports_bp, admin_bp):
+    for blueprint in (auth_bp, rounds_bp, cases_bp, reports_bp, admin_bp, sync_bp):
         app.register_blueprint(blueprint)
 
     from webapp.cli import register_commands

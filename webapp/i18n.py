@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from flask import Flask, request
+from flask import Flask, has_request_context, request
 from flask_babel import format_date, format_datetime
 from flask_login import current_user
 
@@ -17,6 +17,8 @@ LOCALE_COOKIE = "gridrounds_lang"
 
 
 def select_locale() -> str:
+    if not has_request_context():  # CLI and background work speak the default language
+        return "zh_Hans_CN"
     chosen = request.cookies.get(LOCALE_COOKIE, "")
     if chosen in SUPPORTED_LOCALES:
         return chosen

@@ -114,4 +114,114 @@ def init_app(app: Flask) -> None:
         error_title=_lookup(ERROR_TITLES),
         error_hint=_lookup(ERROR_HINTS),
         today_label=lambda: local_today().isoformat(),
+        today_date=local_today,
+    )
+    register_record_labels(app)
+
+
+RECORD_KIND_LABELS = {
+    "visit": _l("Household visit"),
+    "dispute": _l("Dispute"),
+    "elderly_check": _l("Elderly check"),
+    "hazard": _l("Safety hazard"),
+}
+
+VISIT_KIND_LABELS = {
+    "routine": _l("Routine visit"),
+    "follow_up": _l("Follow-up"),
+    "new_arrival": _l("New arrival"),
+    "moved_out_check": _l("Moved-out check"),
+}
+
+NEED_LABELS = {
+    "medical": _l("Medical"),
+    "income": _l("Income"),
+    "housing": _l("Housing"),
+    "employment": _l("Employment"),
+    "elderly_care": _l("Elderly care"),
+    "other": _l("Other"),
+}
+
+DISPUTE_CATEGORY_LABELS = {
+    "neighbour": _l("Between neighbours"),
+    "property_mgmt": _l("Property management"),
+    "family": _l("Family"),
+    "labour": _l("Labour"),
+    "land": _l("Land"),
+    "demolition": _l("Demolition"),
+    "other": _l("Other"),
+}
+
+PARTY_ROLE_LABELS = {
+    "complainant": _l("Complainant"),
+    "respondent": _l("Respondent"),
+    "other": _l("Other"),
+}
+
+CHECK_METHOD_LABELS = {
+    "in_person": _l("In person"),
+    "phone": _l("By phone"),
+    "neighbour": _l("Through a neighbour"),
+}
+
+CHECK_STATUS_LABELS = {
+    "ok": _l("All well"),
+    "concern": _l("Some concern"),
+    "needs_help": _l("Needs help"),
+    "not_reached": _l("Not reached"),
+}
+
+HAZARD_CATEGORY_LABELS = {
+    "fire": _l("Fire"),
+    "gas": _l("Gas"),
+    "electrical": _l("Electrical"),
+    "structural": _l("Structural"),
+    "traffic": _l("Traffic"),
+    "public_order": _l("Public order"),
+    "environment": _l("Environment"),
+    "other": _l("Other"),
+}
+
+CASE_CATEGORY_LABELS = {
+    **HAZARD_CATEGORY_LABELS,
+    **DISPUTE_CATEGORY_LABELS,
+    "elderly_care": _l("Elderly care"),
+}
+
+EDITABLE_FIELD_LABELS = {
+    "contact_phone": _l("Contact phone"),
+    "phone": _l("Phone"),
+    "occupancy": _l("Occupancy"),
+    "notes": _l("Notes"),
+    "moved_out": _l("Moved out"),
+    "living_alone": _l("Living alone"),
+    "empty_nest": _l("Empty nest"),
+    "disabled": _l("Disabled"),
+    "low_income": _l("Low income"),
+    "special_care": _l("Special care"),
+    "floating": _l("Floating population"),
+}
+
+
+def register_record_labels(app: Flask) -> None:
+    app.jinja_env.globals.update(
+        record_kind_label=_lookup(RECORD_KIND_LABELS),
+        visit_kind_label=_lookup(VISIT_KIND_LABELS),
+        need_label=_lookup(NEED_LABELS),
+        dispute_category_label=_lookup(DISPUTE_CATEGORY_LABELS),
+        party_role_label=_lookup(PARTY_ROLE_LABELS),
+        check_method_label=_lookup(CHECK_METHOD_LABELS),
+        check_status_label=_lookup(CHECK_STATUS_LABELS),
+        hazard_category_label=_lookup(HAZARD_CATEGORY_LABELS),
+        case_category_label=_lookup(CASE_CATEGORY_LABELS),
+        field_label=_lookup(EDITABLE_FIELD_LABELS),
+        VISIT_KIND_LABELS=VISIT_KIND_LABELS,
+        NEED_LABELS=NEED_LABELS,
+        DISPUTE_CATEGORY_LABELS=DISPUTE_CATEGORY_LABELS,
+        PARTY_ROLE_LABELS=PARTY_ROLE_LABELS,
+        CHECK_METHOD_LABELS=CHECK_METHOD_LABELS,
+        CHECK_STATUS_LABELS=CHECK_STATUS_LABELS,
+        HAZARD_CATEGORY_LABELS=HAZARD_CATEGORY_LABELS,
+        SEVERITY_LABELS=SEVERITY_LABELS,
+        OCCUPANCY_LABELS=OCCUPANCY_LABELS,
     )

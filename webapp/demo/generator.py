@@ -853,6 +853,8 @@ class _Generator:
                 "home_grid_id": ctx.grid_id,
                 "source_kind": source_kind,
                 "source_record_id": record["id"],
+                "household_id": record.get("household_id"),
+                "resident_id": record.get("resident_id"),
                 "title": f"{CATEGORY_LABELS[category]}：{summary[:40]}",
                 "category": category,
                 "severity": severity,

@@ -37,6 +37,14 @@ class Case(Base):
     home_grid_id: Mapped[int] = classified(ForeignKey("grids.id"), index=True, privacy=INTERNAL)
     source_kind: Mapped[str] = classified(String(32), privacy=INTERNAL)
     source_record_id: Mapped[uuid.UUID | None] = classified(Uuid, index=True, privacy=INTERNAL)
+    # Where the matter is, when it concerns one household or resident: lets the household page
+    # list its cases and keeps "not reached twice running" from opening a second case.
+    household_id: Mapped[int | None] = classified(
+        ForeignKey("households.id"), index=True, privacy=INTERNAL
+    )
+    resident_id: Mapped[int | None] = classified(
+        ForeignKey("residents.id"), index=True, privacy=INTERNAL
+    )
     title: Mapped[str] = classified(String(200), privacy=INTERNAL)
     category: Mapped[str] = classified(String(32), privacy=INTERNAL)
     severity: Mapped[str] = classified(String(16), privacy=INTERNAL)

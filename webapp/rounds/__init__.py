@@ -2,4 +2,10 @@ from flask import Blueprint
 
 bp = Blueprint("rounds", __name__)
 
-from webapp.rounds import views  # noqa: E402,F401
+from webapp.rounds import (  # noqa: E402,F401
+    home_views,  # noqa: E402,F401
+    photo_views,  # noqa: E402,F401
+    profile_views,
+    record_views,
+    views,  # noqa: E402,F401
+)

@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, select
 
 from webapp.auth.scope import Scope, scoped
 from webapp.extensions import db
-from webapp.models import Building, Case, CaseStatus, Grid, Household, Resident
+from webapp.masking import mask_name
+from webapp.models import (
+    Building,
+    Case,
+    CaseStatus,
+    Dispute,
+    ElderlyCheck,
+    Grid,
+    Household,
+    Resident,
+    Visit,
+)
 
 
 @dataclass(frozen=True)
@@ -80,3 +92,102 @@ def residents_of(household: Household) -> list[Resident]:
             select(Resident).where(Resident.household_id == household.id).order_by(Resident.id)
         )
     )
+
+
+@dataclass(frozen=True)
+class RecentRecord:
+    kind: str
+    record: object
+    at: datetime
+    summary: str
+
+
+def recent_records(household: Household, limit: int = 10) -> list[RecentRecord]:
+    """The household's latest records of every kind: visits, disputes and checks of its members."""
+    from webapp.labels import CHECK_STATUS_LABELS, DISPUTE_CATEGORY_LABELS, VISIT_KIND_LABELS
+
+    items: list[RecentRecord] = []
+    for visit in db.session.scalars(
+        select(Visit)
+        .where(Visit.household_id == household.id)
+        .order_by(Visit.visited_at.desc())
+        .limit(limit)
+    ):
+        items.append(
+            RecentRecord(
+                "visit", visit, visit.visited_at, str(VISIT_KIND_LABELS.get(visit.visit_kind, ""))
+            )
+        )
+    for dispute in db.session.scalars(
+        select(Dispute)
+        .where(Dispute.household_id == household.id)
+        .order_by(Dispute.received_at.desc())
+        .limit(limit)
+    ):
+        items.append(
+            RecentRecord(
+                "dispute",
+                dispute,
+                dispute.received_at,
+                str(DISPUTE_CATEGORY_LABELS.get(dispute.category, "")),
+            )
+        )
+    for check, name in db.session.execute(
+        select(ElderlyCheck, Resident.name)
+        .join(Resident, Resident.id == ElderlyCheck.resident_id)
+        .where(Resident.household_id == household.id)
+        .order_by(ElderlyCheck.checked_at.desc())
+        .limit(limit)
+    ):
+        items.append(
+            RecentRecord(
+                "elderly_check",
+                check,
+                check.checked_at,
+                f"{mask_name(name)} {CHECK_STATUS_LABELS.get(check.status, '')}",
+            )
+        )
+    items.sort(key=lambda item: item.at, reverse=True)
+    return items[:limit]
+
+
+def open_cases_of(household: Household) -> list[Case]:
+    return list(
+        db.session.scalars(
+            select(Case)
+            .where(Case.household_id == household.id, Case.status != CaseStatus.CLOSED)
+            .order_by(Case.opened_at.desc())
+        )
+    )
+
+
+def search_grid(
+    scope: Scope, query: str, limit: int = 30
+) -> tuple[list[Household], list[Resident]]:
+    """Households by address and residents by name or phone, inside the scope. Phone numbers
+    match on their last digits too, as workers are often told "the one ending 5678"."""
+    query = query.strip()
+    if not query:
+        return [], []
+    pattern = f"%{query}%"
+    households = list(
+        db.session.scalars(
+            scoped(Household, scope=scope)
+            .where(Household.address.like(pattern))
+            .order_by(Household.address)
+            .limit(limit)
+        )
+    )
+    resident_filter = Resident.name.like(f"{query}%")
+    digits = "".join(ch for ch in query if ch.isdigit())
+    if len(digits) >= 4:
+        resident_filter = resident_filter | Resident.phone.like(f"%{digits}")
+    residents = list(
+        db.session.scalars(
+            scoped(Resident, scope=scope)
+            .where(resident_filter)
+            .order_by(Resident.name)
+            .limit(limit)
+        )
+    )
+    return households, residents

@@ -1,21 +1,12 @@
 from flask import render_template
-from flask_login import current_user
 
-from webapp.auth.scope import compute_scope, get_scoped_or_404, role_required
+from webapp.auth.scope import get_scoped_or_404, role_required
 from webapp.i18n import local_today
 from webapp.models import Building, Grid, Household, Role
 from webapp.rounds import bp, services
 
 # Who may browse the grid tree: the worker of the grid and the staff above it, all scope-limited.
 FIELD_VIEWERS = (Role.GRID_WORKER, Role.COMMUNITY_STAFF, Role.STREET_STAFF, Role.ADMIN)
-
-
-@bp.get("/grid")
-@role_required(Role.GRID_WORKER)
-def home():
-    """我的网格: a worker's start-of-round page, limited to the grids they hold as a worker."""
-    grids = services.grids_in_scope(compute_scope(current_user, roles=[Role.GRID_WORKER]))
-    return render_template("rounds/home.html", summaries=services.summarize_grids(grids))
 
 
 @bp.get("/grids/<int:grid_id>")
@@ -46,4 +37,6 @@ def household_page(household_id: int):
         household=household,
         residents=services.residents_of(household),
         today=today,
+        cases=services.open_cases_of(household),
+        recent=services.recent_records(household),
     )

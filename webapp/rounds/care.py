@@ -1,0 +1,216 @@
+"""Care schedule (DESIGN.md §3): how often each resident with a care flag is checked on, and
+which checks are due.
+
+A rule is a group of care flags with an interval in days. Every rule that applies to a resident
+counts and the strictest (shortest) wins; 0 switches a rule off. Admins change the intervals in
+the `care_intervals` setting; a key missing there falls back to its default.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import exists, or_, select
+from sqlalchemy.orm import aliased
+
+from webapp.extensions import db
+from webapp.i18n import SHANGHAI
+from webapp.models import ElderlyCheck, Household, Occupancy, Resident, Setting
+
+CARE_INTERVALS_KEY = "care_intervals"
+MAX_INTERVAL_DAYS = 365
+
+# Rule keys, in the order an admin reads them. Floating population and minors have no scheduled
+# check: those flags call for other work (registration, schooling), not a welfare visit.
+DEFAULT_CARE_INTERVALS: dict[str, int] = {
+    "living_alone_80_plus": 7,  # 独居且80岁以上
+    "living_alone_or_empty_nest": 14,  # 独居或空巢
+    "age_80_plus": 30,  # 80岁以上
+    "other_care": 90,  # 残疾、低保、优抚
+}
+
+OTHER_CARE_FLAGS = ("disabled", "low_income", "special_care")
+
+# A check where nobody reached the resident does not tell anyone they are well, so it does not
+# reset the schedule: the resident stays due until someone reaches them (two misses in a row
+# open a case, DESIGN.md §3).
+UNREACHED_STATUS = "not_reached"
+
+
+def care_intervals() -> dict[str, int]:
+    """The interval of every rule: the saved setting over the defaults, unusable values ignored."""
+    setting = db.session.get(Setting, CARE_INTERVALS_KEY)
+    saved: Any = setting.value if setting is not None else None
+    intervals = dict(DEFAULT_CARE_INTERVALS)
+    if isinstance(saved, dict):
+        for key, value in saved.items():
+            if key in intervals and _usable_days(value):
+                intervals[key] = int(value)
+    return intervals
+
+
+def _usable_days(value: Any) -> bool:
+    return (
+        isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_INTERVAL_DAYS
+    )
+
+
+def save_care_intervals(intervals: dict[str, int]) -> dict[str, int]:
+    """Store every rule's interval (the caller commits). Unknown keys are refused, not dropped."""
+    unknown = set(intervals) - set(DEFAULT_CARE_INTERVALS)
+    if unknown:
+        raise ValueError(f"unknown care interval rules: {sorted(unknown)}")
+    if not all(_usable_days(value) for value in intervals.values()):
+        raise ValueError(f"care intervals must be whole days from 0 to {MAX_INTERVAL_DAYS}")
+    value = {**care_intervals(), **intervals}
+    setting = db.session.get(Setting, CARE_INTERVALS_KEY)
+    if setting is None:
+        db.session.add(Setting(key=CARE_INTERVALS_KEY, value=value))
+    else:
+        setting.value = value  # a new dict, so the JSON column sees the change
+    return value
+
+
+def rules_for_flags(flags: Collection[str]) -> list[str]:
+    """The rules that apply to a resident with these care flags."""
+    rules = []
+    if "living_alone" in flags and "age_80_plus" in flags:
+        rules.append("living_alone_80_plus")
+    if "living_alone" in flags or "empty_nest" in flags:
+        rules.append("living_alone_or_empty_nest")
+    if "age_80_plus" in flags:
+        rules.append("age_80_plus")
+    if any(flag in flags for flag in OTHER_CARE_FLAGS):
+        rules.append("other_care")
+    return rules
+
+
+def interval_for_flags(flags: Collection[str], intervals: dict[str, int]) -> int | None:
+    """Days between checks: the strictest rule that applies and is switched on, else None."""
+    days = [intervals[rule] for rule in rules_for_flags(flags) if intervals.get(rule, 0) > 0]
+    return min(days) if days else None
+
+
+def check_interval(
+    resident: Resident, today: date, intervals: dict[str, int] | None = None
+) -> int | None:
+    """Days between checks for `resident` on `today` (age counts on that day); None: no schedule."""
+    if resident.moved_out:
+        return None
+    return interval_for_flags(resident.care_flags(today), intervals or care_intervals())
+
+
+@dataclass(frozen=True)
+class DueCheck:
+    """An elderly check due today or overdue."""
+
+    resident: Resident
+    household_id: int
+    address: str
+    flags: list[str]
+    interval_days: int
+    last_checked_on: date | None  # Asia/Shanghai date of the latest check that reached them
+    due_on: date
+    days_overdue: int
+
+    @property
+    def never_checked(self) -> bool:
+        return self.last_checked_on is None
+
+
+def eighty_years_before(today: date) -> date:
+    """The latest birth date of someone who is 80 on `today` (a 29 February birthday counts from
+    1 March in common years, as `years_between` does)."""
+    try:
+        return today.replace(year=today.year - 80)
+    except ValueError:  # today is 29 February and that year was a common one
+        return date(today.year - 80, 2, 28)
+
+
+def _candidate_filter(grid_ids: Collection[int], today: date) -> list:
+    """Residents who may have a schedule; the exact rule runs in Python on this short list."""
+    return [
+        Resident.grid_id.in_(list(grid_ids)),
+        Resident.moved_out.is_(False),
+        or_(
+            Resident.living_alone.is_(True),
+            Resident.empty_nest.is_(True),
+            *(getattr(Resident, flag).is_(True) for flag in OTHER_CARE_FLAGS),
+            Resident.birth_date <= eighty_years_before(today),
+        ),
+    ]
+
+
+def latest_checks_subquery(grid_ids: Collection[int], today: date):
+    """Per candidate resident, the time of their latest check that reached them, in one grouped
+    query. A check later corrected by another record does not count; its correction does."""
+    correction = aliased(ElderlyCheck)
+    candidates = select(Resident.id).where(*_candidate_filter(grid_ids, today)).correlate(None)
+    return (
+        select(
+            ElderlyCheck.resident_id.label("resident_id"),
+            db.func.max(ElderlyCheck.checked_at).label("last_checked_at"),
+        )
+        .where(
+            ElderlyCheck.resident_id.in_(candidates),
+            ElderlyCheck.status != UNREACHED_STATUS,
+            ~exists().where(correction.corrects_id == ElderlyCheck.id),
+        )
+        .group_by(ElderlyCheck.resident_id)
+        .subquery()
+    )
+
+
+def due_elderly_checks(
+    grid_ids: Collection[int], today: date, intervals: dict[str, int] | None = None
+) -> list[DueCheck]:
+    """Checks due on `today` or overdue in these grids, most overdue first, then by address.
+
+    Due = the Shanghai date of the latest check + the interval; never checked = due today.
+    """
+    if not grid_ids:
+        return []
+    intervals = intervals or care_intervals()
+    if not any(days > 0 for days in intervals.values()):
+        return []
+    latest = latest_checks_subquery(grid_ids, today)
+    rows = db.session.execute(
+        select(Resident, Household.address, latest.c.last_checked_at)
+        .join(Household, Household.id == Resident.household_id)
+        .outerjoin(latest, latest.c.resident_id == Resident.id)
+        .where(
+            *_candidate_filter(grid_ids, today),
+            Household.occupancy != Occupancy.MOVED_OUT,
+        )
+    )
+    due: list[DueCheck] = []
+    for resident, address, last_checked_at in rows:
+        flags = resident.care_flags(today)
+        interval = interval_for_flags(flags, intervals)
+        if interval is None:
+            continue
+        last_checked_on = _shanghai_date(last_checked_at)
+        due_on = today if last_checked_on is None else last_checked_on + timedelta(days=interval)
+        if due_on > today:
+            continue
+        due.append(
+            DueCheck(
+                resident=resident,
+                household_id=resident.household_id,
+                address=address,
+                flags=flags,
+                interval_days=interval,
+                last_checked_on=last_checked_on,
+                due_on=due_on,
+                days_overdue=(today - due_on).days,
+            )
+        )
+    due.sort(key=lambda check: (check.due_on, check.address, check.resident.id))
+    return due
+
+
+def _shanghai_date(moment: datetime | None) -> date | None:
+    return moment.astimezone(SHANGHAI).date() if moment is not None else None

@@ -1,0 +1,43 @@
+"""Serving stored photos to the users who may see them (DESIGN.md §7).
+
+Registered on the rounds blueprint: photos are shown inside record pages, as `<img>` sources,
+so an anonymous visitor is sent to the login page like on any other page.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import abort, send_file
+from flask_login import current_user, login_required
+
+from webapp.audit import record_audit
+from webapp.auth.scope import current_scope
+from webapp.extensions import db
+from webapp.models.records import Attachment
+from webapp.rounds import bp, photos
+
+# The bytes behind an id never change (a new photo gets a new id), so the phone may keep it for a
+# year; `private` keeps shared caches and proxies from storing a resident's photo.
+PHOTO_CACHE_CONTROL = "private, max-age=31536000, immutable"
+
+
+@bp.get("/attachments/<uuid:attachment_id>")
+@login_required
+def photo(attachment_id: uuid.UUID):
+    attachment = db.session.get(Attachment, attachment_id)
+    if attachment is None:
+        abort(404)
+    if not photos.can_view(current_user, attachment, current_scope()):
+        record_audit(
+            "access_denied", actor=current_user, target_type="attachments", target_id=attachment_id
+        )
+        db.session.commit()
+        abort(404)
+    path = photos.photo_path(attachment)
+    if not path.is_file():
+        abort(404)
+    response = send_file(path, mimetype=photos.STORED_CONTENT_TYPE, etag=attachment.sha256)
+    response.headers["Cache-Control"] = PHOTO_CACHE_CONTROL
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response

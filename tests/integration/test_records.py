@@ -52,7 +52,7 @@ def count(model):
     return db.session.scalar(select(func.count()).select_from(model))
 
 
-# --- visit --------------------------------------------------------------------------------------
+# --- visit ---
 
 
 def test_a_valid_visit_is_recorded_with_defaults(field):
@@ -165,7 +165,7 @@ def test_a_visit_time_without_offset_is_shanghai_time(field):
     assert visit.visited_at == datetime(2026, 3, 1, 0, 30, tzinfo=UTC)
 
 
-# --- corrections ----------------------------------------------------------------------------------
+# --- corrections ---
 
 
 def test_a_correction_is_a_new_record_pointing_at_the_old_one(field):
@@ -191,7 +191,7 @@ def test_a_correction_must_name_a_record_in_scope(field):
     assert "corrects" in refused.value.errors
 
 
-# --- dispute ---------------------------------------------------------------------------------------
+# --- dispute ---
 
 DISPUTE = {
     "category": "neighbour",
@@ -275,7 +275,7 @@ def test_a_dispute_at_another_grids_household_is_refused(field):
         )
 
 
-# --- elderly check -----------------------------------------------------------------------------------
+# --- elderly check ---
 
 
 def check(field, status, minutes_ago=0):
@@ -346,7 +346,7 @@ def test_a_check_on_a_resident_outside_my_grids_is_refused(field, gen_resident):
         )
 
 
-# --- hazard --------------------------------------------------------------------------------------------
+# --- hazard ---
 
 HAZARD = {"category": "fire", "severity": "high", "description": "楼道堆放电动车电池"}
 

@@ -128,7 +128,12 @@ def create_record(kind: str):
         return _render_form(kind, values, error.errors, status=422)
     db.session.commit()
 
-    flash(_("Saved: %(kind)s.", kind=_record_kind_name(kind)), "success")
+    record_link = url_for("rounds.record_page", kind=kind, record_id=record.id)
+    flash(
+        Markup(_("Saved: %(kind)s.", kind=escape(_record_kind_name(kind))))
+        + Markup(' <a class="record-link" href="{}">{}</a>').format(record_link, _("View")),
+        "success",
+    )
     if case is not None:
         link = url_for("cases.case_page", case_id=case.id)
         flash(

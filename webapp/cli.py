@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+from datetime import datetime
 
 import click
 from flask import Flask
@@ -40,8 +41,37 @@ def create_user_command(username, display_name, roles, scope_ids, work_phone, pa
     click.echo(f"Created user {user.username} (id {user.id}) with roles {', '.join(roles) or '-'}.")
 
 
+sla_cli = AppGroup("sla", help="Time limits of cases.")
+
+
+@sla_cli.command("tick")
+@click.option("--now", "now_text", default=None, help="Pretend it is this time (ISO 8601).")
+def sla_tick_command(now_text: str | None):
+    """Escalate cases whose stage went red and send due-soon and overdue alerts. Idempotent;
+    safe to run every minute from cron on several machines at once."""
+    from webapp.cases.sla import tick
+    from webapp.i18n import SHANGHAI
+    from webapp.models import utcnow
+
+    now = utcnow()
+    if now_text:
+        try:
+            now = datetime.fromisoformat(now_text.replace("Z", "+00:00"))
+        except ValueError as error:
+            raise click.BadParameter("use ISO 8601, e.g. 2026-11-30T09:00:00+08:00") from error
+        if now.tzinfo is None:
+            now = now.replace(tzinfo=SHANGHAI)
+    report = tick(now)
+    click.echo(
+        f"sla tick at {now.isoformat()}: escalated {len(report.escalated)}"
+        f" ({', '.join(report.escalated) or '-'}), overdue alerts {report.overdue_alerts},"
+        f" due-soon alerts {report.due_soon_alerts}, skipped (raced) {report.skipped_races}"
+    )
+
+
 def register_commands(app: Flask) -> None:
     app.cli.add_command(user_cli)
+    app.cli.add_command(sla_cli)
     from webapp.demo.cli import register_demo_commands
 
     register_demo_commands(app)

@@ -11,6 +11,7 @@ import uuid
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from webapp.cases import limits
 from webapp.changes import bump
 from webapp.extensions import db
 from webapp.i18n import SHANGHAI
@@ -133,6 +134,7 @@ def _open(
         opened_at=record.received_at,
         stage_started_at=record.received_at,
     )
+    limits.start_stage(case, record.received_at)
     seq = bump(case)
     # The change sequence is unique and increasing, so it makes a collision-free case number
     # without a second counter.

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from webapp.cases import limits
 from webapp.demo import names
 from webapp.demo.clock import SHANGHAI, add_workdays, local_time
 from webapp.models import CaseLevel, CaseStatus
@@ -68,17 +69,18 @@ class CaseStory:
         # Some cases move briskly, some drag on: that spread is what yellow and red show.
         self.pace = rng.choice([0.5, 0.8, 1.0, 1.0, 1.5, 2.5, 4.0])
 
-    def due_at(self) -> datetime | None:
-        if self.status == CaseStatus.OPEN:
-            key = "open_urgent" if self.severity == "urgent" else "open"
-            return add_workdays(self.stage_started_at, STAGE_WORKDAYS[key])
-        if self.status == CaseStatus.ESCALATED:
-            return add_workdays(self.stage_started_at, STAGE_WORKDAYS["escalated"])
-        if self.status == CaseStatus.ACCEPTED:
-            return self.assigned_due
-        if self.status == CaseStatus.RESOLVED:
-            return add_workdays(self.stage_started_at, STAGE_WORKDAYS["resolved"])
-        return None
+    def deadlines(self) -> tuple[datetime | None, datetime | None]:
+        """(yellow, red) of the current stage, by the same default limits the app uses."""
+        stage = limits.stage_of(self.status)
+        if stage is None:
+            return None, None
+        if self.status == CaseStatus.ACCEPTED and self.assigned_due is not None:
+            return self.assigned_due - timedelta(days=1), self.assigned_due
+        limit = limits.limit_for(stage, self.category, self.severity, limits.DEFAULT_LIMITS)
+        return (
+            add_workdays(self.stage_started_at, limit.yellow),
+            add_workdays(self.stage_started_at, limit.red),
+        )
 
     def play(self) -> None:
         self._event(

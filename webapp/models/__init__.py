@@ -4,6 +4,7 @@ from webapp.models.audit import AuditLog
 from webapp.models.base import Base, Privacy, utcnow
 from webapp.models.cases import Case, CaseEvent, CaseLevel, CaseStatus
 from webapp.models.notices import Notice, NoticeCategory, NoticeStatus, notice_communities
+from webapp.models.notifications import Notification
 from webapp.models.org import Building, Community, Grid, Street
 from webapp.models.people import EDITABLE_CARE_FLAGS, Household, Occupancy, Resident
 from webapp.models.push import PushSubscription
@@ -45,6 +46,7 @@ __all__ = [
     "Notice",
     "NoticeCategory",
     "NoticeStatus",
+    "Notification",
     "Occupancy",
     "OpLog",
     "Privacy",

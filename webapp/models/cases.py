@@ -57,6 +57,9 @@ class Case(Base):
     assigned_department: Mapped[str] = classified(String(64), default="", privacy=INTERNAL)
     assigned_user_id: Mapped[int | None] = classified(ForeignKey("users.id"), privacy=INTERNAL)
     stage_started_at: Mapped[datetime] = classified(UTCDateTime, default=utcnow, privacy=INTERNAL)
+    # The current stage's deadlines: yellow (warning) and red (overdue). Pauses push both out by
+    # the time paused (see webapp.cases.limits.effective).
+    warn_at: Mapped[datetime | None] = classified(UTCDateTime, privacy=INTERNAL)
     due_at: Mapped[datetime | None] = classified(UTCDateTime, index=True, privacy=INTERNAL)
     paused_at: Mapped[datetime | None] = classified(UTCDateTime, privacy=INTERNAL)
     paused_seconds: Mapped[int] = classified(Integer, default=0, privacy=INTERNAL)
@@ -69,6 +72,10 @@ class Case(Base):
     closed_at: Mapped[datetime | None] = classified(UTCDateTime, privacy=INTERNAL)
     version: Mapped[int] = classified(Integer, default=1, privacy=INTERNAL)
     change_seq: Mapped[int] = classified(BigInteger, default=0, index=True, privacy=INTERNAL)
+
+    # Optimistic locking: two writers (two `sla tick` runs, a tick and a clerk) cannot both move
+    # a case from the same state; the loser gets StaleDataError and retries or skips.
+    __mapper_args__ = {"version_id_col": version}
 
     events: Mapped[list[CaseEvent]] = relationship(
         back_populates="case", order_by="CaseEvent.id", lazy="selectin"

@@ -1,0 +1,139 @@
+"""Time limits per stage × category × severity, with yellow and red thresholds (DESIGN.md §4).
+
+Limits live in the `settings` table under "case_time_limits" as a list of rows
+`{"stage", "category", "severity", "yellow", "red"}` in working days; "*" matches any category
+or severity and the most specific row wins. Pages derive a case's colour from its timestamps, so
+they are right even when `flask sla tick` has not run yet.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from webapp.cases.workdays import add_workdays
+from webapp.extensions import db
+from webapp.models import Case, CaseStatus, Setting
+
+SETTING_KEY = "case_time_limits"
+
+
+class Stage(enum.StrEnum):
+    ACCEPT = "accept"  # escalated: the level above must accept (受理)
+    HANDLE = "handle"  # open at the grid, or accepted and being handled
+    FOLLOW_UP = "follow_up"  # resolved: the home grid's worker visits back (回访)
+
+
+class SlaState(enum.StrEnum):
+    GREEN = "green"
+    YELLOW = "yellow"
+    RED = "red"
+    PAUSED = "paused"
+    DONE = "done"
+
+
+@dataclass(frozen=True)
+class Limit:
+    stage: str
+    category: str
+    severity: str
+    yellow: int
+    red: int
+
+
+# Working days. Grids get the handle limit too: a worker mediating has as long as a department.
+DEFAULT_LIMITS: list[Limit] = [
+    Limit("accept", "*", "urgent", 0, 1),
+    Limit("accept", "*", "high", 1, 1),
+    Limit("accept", "*", "medium", 1, 2),
+    Limit("accept", "*", "low", 2, 3),
+    Limit("handle", "*", "urgent", 1, 2),
+    Limit("handle", "*", "high", 2, 3),
+    Limit("handle", "*", "medium", 3, 5),
+    Limit("handle", "*", "low", 5, 10),
+    Limit("follow_up", "*", "*", 3, 5),
+]
+
+
+def stage_of(status: str) -> Stage | None:
+    return {
+        CaseStatus.ESCALATED: Stage.ACCEPT,
+        CaseStatus.OPEN: Stage.HANDLE,
+        CaseStatus.ACCEPTED: Stage.HANDLE,
+        CaseStatus.RESOLVED: Stage.FOLLOW_UP,
+    }.get(CaseStatus(status))
+
+
+def configured_limits() -> list[Limit]:
+    setting = db.session.get(Setting, SETTING_KEY)
+    if setting is None or not setting.value:
+        return DEFAULT_LIMITS
+    return [Limit(**row) for row in setting.value]
+
+
+def save_limits(limits: list[Limit]) -> None:
+    rows = [limit.__dict__ for limit in limits]
+    setting = db.session.get(Setting, SETTING_KEY)
+    if setting is None:
+        db.session.add(Setting(key=SETTING_KEY, value=rows))
+    else:
+        setting.value = rows
+
+
+def limit_for(stage: Stage, category: str, severity: str, limits: list[Limit]) -> Limit:
+    def specificity(limit: Limit) -> int:
+        return (limit.category != "*") * 2 + (limit.severity != "*")
+
+    matching = [
+        limit
+        for limit in limits
+        if limit.stage == stage
+        and limit.category in ("*", category)
+        and limit.severity in ("*", severity)
+    ]
+    if not matching:
+        matching = [limit for limit in DEFAULT_LIMITS if limit.stage == stage] or DEFAULT_LIMITS
+    return max(matching, key=specificity)
+
+
+def start_stage(case: Case, now: datetime, limits: list[Limit] | None = None) -> None:
+    """Start the clock of the stage the case's status puts it in."""
+    case.stage_started_at = now
+    case.paused_at = None
+    case.paused_seconds = 0
+    stage = stage_of(case.status)
+    if stage is None:
+        case.warn_at = case.due_at = None
+        return
+    limit = limit_for(stage, case.category, case.severity, limits or configured_limits())
+    case.warn_at = add_workdays(now, limit.yellow)
+    case.due_at = add_workdays(now, limit.red)
+
+
+def paused_for(case: Case, now: datetime) -> timedelta:
+    running = (now - case.paused_at) if case.paused_at else timedelta(0)
+    return timedelta(seconds=case.paused_seconds or 0) + running
+
+
+def effective(deadline: datetime | None, case: Case, now: datetime) -> datetime | None:
+    """A deadline pushed out by the time spent waiting on a resident."""
+    return None if deadline is None else deadline + paused_for(case, now)
+
+
+def sla_state(case: Case, now: datetime) -> SlaState:
+    if case.status == CaseStatus.CLOSED:
+        return SlaState.DONE
+    if case.paused_at is not None:
+        return SlaState.PAUSED
+    due, warn = effective(case.due_at, case, now), effective(case.warn_at, case, now)
+    if due is not None and now > due:
+        return SlaState.RED
+    if warn is not None and now > warn:
+        return SlaState.YELLOW
+    return SlaState.GREEN
+
+
+def time_left(case: Case, now: datetime) -> timedelta | None:
+    due = effective(case.due_at, case, now)
+    return None if due is None else due - now

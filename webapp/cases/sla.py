@@ -1,0 +1,120 @@
+"""`flask sla tick`: escalate cases whose stage went red, and send due-soon / overdue alerts.
+
+Safe to run every minute from cron on several machines at once: each case is moved inside its own
+transaction under optimistic locking (Case.version), so when two ticks race for the same case one
+wins and the other sees StaleDataError and skips it. Running it twice in a row changes nothing the
+second time: an escalated case starts a new stage with new deadlines.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm.exc import StaleDataError
+
+from webapp.cases import limits
+from webapp.cases.actions import HANDLER_ROLE, NEXT_LEVEL, notify_escalation
+from webapp.changes import bump
+from webapp.extensions import db
+from webapp.models import Case, CaseEvent, CaseLevel, CaseStatus, Notification, Role
+from webapp.notify import members_for_grid, notify
+
+ACTIVE = (CaseStatus.OPEN, CaseStatus.ESCALATED, CaseStatus.ACCEPTED, CaseStatus.RESOLVED)
+
+
+@dataclass
+class TickReport:
+    escalated: list[str] = field(default_factory=list)
+    overdue_alerts: int = 0
+    due_soon_alerts: int = 0
+    skipped_races: int = 0
+
+
+def tick(now: datetime) -> TickReport:
+    report = TickReport()
+    candidate_ids = list(
+        db.session.scalars(
+            select(Case.id).where(
+                Case.status.in_(ACTIVE),
+                Case.paused_at.is_(None),
+                Case.warn_at.is_not(None),
+                Case.warn_at < now,
+            )
+        )
+    )
+    db.session.rollback()
+    for case_id in candidate_ids:
+        try:
+            _tick_one(case_id, now, report)
+            db.session.commit()
+        except (StaleDataError, OperationalError):
+            # Another tick (or a clerk) changed the case first; its state is the newer truth.
+            db.session.rollback()
+            report.skipped_races += 1
+    return report
+
+
+def _tick_one(case_id, now: datetime, report: TickReport) -> None:
+    case = db.session.get(Case, case_id)
+    if case is None or case.status not in ACTIVE:
+        return
+    state = limits.sla_state(case, now)
+    level = CaseLevel(case.level)
+    escalates = case.status != CaseStatus.RESOLVED and level in NEXT_LEVEL
+    if state is limits.SlaState.RED and escalates:
+        _escalate(case, now)
+        report.escalated.append(case.number)
+    elif state is limits.SlaState.RED:
+        if _alert_once(case, "overdue", _("Overdue: %(title)s", title=case.title), now, True):
+            report.overdue_alerts += 1
+    elif state is limits.SlaState.YELLOW:
+        if _alert_once(case, "due_soon", _("Due soon: %(title)s", title=case.title), now, False):
+            report.due_soon_alerts += 1
+
+
+def _escalate(case: Case, now: datetime) -> None:
+    from_status, from_level = case.status, case.level
+    case.level = NEXT_LEVEL[CaseLevel(case.level)]
+    case.status = CaseStatus.ESCALATED
+    limits.start_stage(case, now)
+    db.session.add(
+        CaseEvent(
+            case_id=case.id,
+            actor_id=None,
+            at=now,
+            action="auto_escalate",
+            from_status=from_status,
+            to_status=case.status,
+            from_level=from_level,
+            to_level=case.level,
+            data={"reason": "red"},
+        )
+    )
+    bump(case)
+    db.session.flush()  # the version check happens here
+    notify_escalation(case, at=now)
+
+
+def _alert_once(case: Case, kind: str, title: str, now: datetime, urgent: bool) -> bool:
+    """One alert of each kind per stage: the stage start is the dedup key."""
+    already = db.session.scalar(
+        select(Notification.id).where(
+            Notification.case_id == case.id,
+            Notification.kind == kind,
+            Notification.created_at >= case.stage_started_at,
+        )
+    )
+    if already is not None:
+        return False
+    role = HANDLER_ROLE[CaseLevel(case.level)]
+    users = set(members_for_grid(case.home_grid_id, role))
+    if case.assigned_user_id:
+        users.add(case.assigned_user_id)
+    if case.status == CaseStatus.RESOLVED:
+        users = set(members_for_grid(case.home_grid_id, Role.GRID_WORKER))
+    notify(users, kind, title, url=f"/cases/{case.id}", case_id=case.id, urgent=urgent, at=now)
+    return True

@@ -1,0 +1,96 @@
+"""The notifier (DESIGN.md §6): every alert becomes an in-app notification, the channel that
+always works, and is handed to whatever other channels are registered (Web Push, SMS, WeCom…).
+
+Channels must not send inside the request: they queue, and a worker drains the queue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Protocol
+
+from sqlalchemy import select
+
+from webapp.extensions import db
+from webapp.models import (
+    Community,
+    Grid,
+    Membership,
+    Notification,
+    Role,
+    ScopeKind,
+    User,
+    utcnow,
+)
+
+
+class Channel(Protocol):
+    name: str
+
+    def enqueue(self, notification: Notification) -> None: ...
+
+
+CHANNELS: list[Channel] = []
+
+
+def register_channel(channel: Channel) -> None:
+    if all(existing.name != channel.name for existing in CHANNELS):
+        CHANNELS.append(channel)
+
+
+def notify(
+    users: Iterable[User | int],
+    kind: str,
+    title: str,
+    *,
+    body: str = "",
+    url: str = "",
+    case_id=None,
+    urgent: bool = False,
+    at: datetime | None = None,
+) -> list[Notification]:
+    user_ids = sorted({u.id if isinstance(u, User) else int(u) for u in users if u is not None})
+    made = []
+    for user_id in user_ids:
+        notification = Notification(
+            user_id=user_id,
+            kind=kind,
+            title=title[:200],
+            body=body,
+            url=url,
+            case_id=case_id,
+            urgent=urgent,
+            created_at=at or utcnow(),
+        )
+        db.session.add(notification)
+        made.append(notification)
+    db.session.flush()
+    for channel in CHANNELS:
+        for notification in made:
+            channel.enqueue(notification)
+    return made
+
+
+def members_for_grid(grid_id: int, role: Role) -> list[int]:
+    """Active users holding `role` over the grid (directly, via its community or its street)."""
+    grid = db.session.get(Grid, grid_id)
+    community = db.session.get(Community, grid.community_id)
+    scope_for_role = {
+        Role.GRID_WORKER: (ScopeKind.GRID, grid.id),
+        Role.COMMUNITY_STAFF: (ScopeKind.COMMUNITY, community.id),
+        Role.STREET_STAFF: (ScopeKind.STREET, community.street_id),
+    }
+    kind, scope_id = scope_for_role[role]
+    return list(
+        db.session.scalars(
+            select(Membership.user_id)
+            .join(User, User.id == Membership.user_id)
+            .where(
+                Membership.role == role,
+                Membership.scope_kind == kind,
+                Membership.scope_id == scope_id,
+                User.is_active.is_(True),
+            )
+        )
+    )

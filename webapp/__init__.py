@@ -45,11 +45,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from webapp.admin import bp as admin_bp
     from webapp.auth import bp as auth_bp
     from webapp.cases import bp as cases_bp
+    from webapp.pwa import bp as pwa_bp
     from webapp.reports import bp as reports_bp
     from webapp.rounds import bp as rounds_bp
     from webapp.sync import bp as sync_bp
 
-    for blueprint in (auth_bp, rounds_bp, cases_bp, reports_bp, admin_bp, sync_bp):
+    for blueprint in (auth_bp, rounds_bp, cases_bp, reports_bp, admin_bp, sync_bp, pwa_bp):
         app.register_blueprint(blueprint)
 
     from webapp.cli import register_commands

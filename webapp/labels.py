@@ -72,7 +72,36 @@ CASE_ACTION_LABELS = {
     "resolve": _l("Resolved"),
     "follow_up": _l("Follow-up visit"),
     "reopen": _l("Reopened"),
+    "auto_escalate": _l("Escalated automatically (time limit passed)"),
 }
+
+SATISFACTION_LABELS = {
+    "satisfied": _l("Satisfied"),
+    "basically_satisfied": _l("Basically satisfied"),
+    "dissatisfied": _l("Dissatisfied"),
+}
+
+
+def sla_text(state, time_left) -> str:
+    """ "3 days 4 hours left", "overdue 2 days", "paused"…: how long, in words a clerk scans."""
+    from flask_babel import gettext as _
+
+    state = str(state)
+    if state == "done":
+        return _("Closed")
+    if state == "paused":
+        return _("Clock paused")
+    if time_left is None:
+        return ""
+    seconds = abs(int(time_left.total_seconds()))
+    days, hours = seconds // 86400, (seconds % 86400) // 3600
+    span = _("%(d)d d %(h)d h", d=days, h=hours) if days else _("%(h)d h", h=max(hours, 0))
+    if state == "red":
+        return _("Overdue by %(span)s", span=span)
+    if state == "yellow":
+        return _("Due soon: %(span)s left", span=span)
+    return _("%(span)s left", span=span)
+
 
 ERROR_TITLES = {
     400: _l("The request could not be processed"),
@@ -215,6 +244,10 @@ def register_record_labels(app: Flask) -> None:
         hazard_category_label=_lookup(HAZARD_CATEGORY_LABELS),
         case_category_label=_lookup(CASE_CATEGORY_LABELS),
         field_label=_lookup(EDITABLE_FIELD_LABELS),
+        satisfaction_label=_lookup(SATISFACTION_LABELS),
+        sla_text=sla_text,
+        CASE_STATUS_LABELS=CASE_STATUS_LABELS,
+        CASE_CATEGORY_LABELS=CASE_CATEGORY_LABELS,
         VISIT_KIND_LABELS=VISIT_KIND_LABELS,
         NEED_LABELS=NEED_LABELS,
         DISPUTE_CATEGORY_LABELS=DISPUTE_CATEGORY_LABELS,

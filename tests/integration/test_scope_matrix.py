@@ -69,7 +69,7 @@ HOME_ROUTES = {
     "/grid": {"worker_g1"},
     "/community": {"staff_c1"},
     "/communities": {"staff_c1", "staff_s1", "root"},
-    "/cases/triage": {"staff_s1", "root"},
+    "/cases/triage": {"staff_c1", "staff_s1", "root"},
     "/admin/org": {"root"},
 }
 

@@ -485,7 +485,7 @@ def perform(
             actor=user,
             target_type="cases",
             target_id=case.id,
-            action=action,
+            case_action=action,
             from_status=step.from_status,
             to_status=case.status,
         )

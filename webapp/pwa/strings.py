@@ -1,0 +1,66 @@
+"""The words static/js/outbox.js shows, translated on the server and handed to the page in a
+`<script type="application/json">` data block (never executed, so the CSP allows it). `{n}`-style
+placeholders are filled in by the script."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+from webapp.labels import RECORD_KIND_LABELS
+
+CLIENT_STRINGS = {
+    "count": _l("%(n)s waiting to sync", n="{n}"),
+    "saved": _l("Saved."),
+    "saved_offline": _l("Saved on this phone; it will sync when you are online."),
+    "saving": _l("Saving…"),
+    "nothing_changed": _l("Nothing changed."),
+    "fix_errors": _l("Please fix the items marked in red."),
+    "required": _l("This field is required."),
+    "choose_one": _l("Please choose one."),
+    "case_opened": _l("A case was opened:"),
+    "view": _l("View"),
+    "auth_expired": _l(
+        "Your login has expired. Please log in again; the records waiting to sync will not be lost."
+    ),
+    "log_in_again": _l("Log in again"),
+    "update_ready": _l("A new version is available. Tap to update."),
+    "logout_confirm": _l(
+        "%(n)s records have not synced yet. Logging out deletes them. Log out anyway?", n="{n}"
+    ),
+    "discard_confirm": _l(
+        "Discard this record? It has not reached the server and cannot be recovered."
+    ),
+    "state_pending": _l("Waiting to send"),
+    "state_sending": _l("Sending"),
+    "state_failed": _l("Not sent yet, will retry"),
+    "state_rejected": _l("Returned: needs your attention"),
+    "state_quarantined": _l("Held for review"),
+    "quarantined_note": _l(
+        "You no longer hold this grid. The record is kept on the server for staff to review."
+    ),
+    "attempts": _l("Tried %(n)s times", n="{n}"),
+    "retry": _l("Retry"),
+    "edit_resubmit": _l("Edit and resubmit"),
+    "discard": _l("Discard"),
+    "replacing": _l("You are editing a returned record. Saving replaces the returned one."),
+    "err_network": _l("Could not reach the server."),
+    "err_server": _l("The server had a problem (%(status)s).", status="{status}"),
+    "err_photo": _l("A photo could not be uploaded."),
+    "op_household_update": _l("Household details"),
+    "op_resident_update": _l("Resident details"),
+    "op_case_action": _l("Case action"),
+    "download_progress": _l(
+        "Downloading %(done)s of %(total)s pages…", done="{done}", total="{total}"
+    ),
+    "download_done": _l("Downloaded %(n)s pages.", n="{n}"),
+    "download_failed": _l("%(n)s pages could not be downloaded.", n="{n}"),
+    "download_offline": _l("Connect to the internet to download."),
+    "last_download": _l("Last downloaded: %(time)s", time="{time}"),
+}
+
+
+def client_strings() -> dict[str, str]:
+    strings = {key: str(value) for key, value in CLIENT_STRINGS.items()}
+    for kind, label in RECORD_KIND_LABELS.items():
+        strings[f"op_{kind}_create"] = str(label)
+    return strings

@@ -1,0 +1,88 @@
+"""The service worker script, the offline and outbox pages, and "download my grid"."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from flask import Response, current_app, jsonify, render_template, url_for
+from flask_login import current_user, login_required
+
+from webapp.auth.scope import compute_scope, role_required, scoped
+from webapp.extensions import db
+from webapp.i18n import local_today
+from webapp.models import Building, Household, Resident, Role
+from webapp.pwa import bp, shell
+from webapp.pwa.strings import client_strings
+from webapp.rounds import services as rounds
+
+SW_SOURCE = "js/sw.js"
+
+
+@bp.get("/sw.js")
+def service_worker():
+    """The worker's source with its version and precache list prepended. Served from the root so
+    its scope can be the whole site; never cached by HTTP, so a deploy reaches phones at once."""
+    source = (Path(current_app.static_folder) / SW_SOURCE).read_text(encoding="utf-8")
+    header = (
+        f"const VERSION = {json.dumps(shell.sw_version())};\n"
+        f"const PRECACHE = {json.dumps(shell.precache_urls())};\n"
+        f"const OFFLINE_URL = {json.dumps(url_for('pwa.offline'))};\n"
+    )
+    response = Response(header + source, mimetype="text/javascript")
+    response.headers["Service-Worker-Allowed"] = "/"
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@bp.get("/offline")
+def offline():
+    """Shown by the service worker for a page that was never downloaded. Precached, so rendered
+    without anything of the signed-in user (`shell_page`)."""
+    return render_template("pwa/offline.html", shell_page=True)
+
+
+@bp.get("/outbox")
+@login_required
+def outbox():
+    """A shell: the list is read from the phone's IndexedDB by static/js/outbox.js."""
+    return render_template("pwa/outbox.html")
+
+
+@bp.get("/pwa/offline-urls")
+@role_required(Role.GRID_WORKER)
+def offline_urls():
+    """Every page a worker needs in the field, for the grids they hold as a grid worker. Most
+    useful first, so an interrupted download still leaves the worker able to move around."""
+    scope = compute_scope(current_user, roles=[Role.GRID_WORKER])
+    grids = rounds.grids_in_scope(scope)
+    buildings = db.session.scalars(scoped(Building, scope=scope).order_by(Building.id)).all()
+    households = db.session.scalars(scoped(Household, scope=scope).order_by(Household.id)).all()
+    today = local_today()
+    cared_for = [
+        resident
+        for resident in db.session.scalars(
+            scoped(Resident, scope=scope)
+            .where(Resident.moved_out.is_(False))
+            .order_by(Resident.household_id, Resident.id)
+        )
+        if resident.care_flags(today)  # the residents whose row offers "Check on"
+    ]
+    urls = [url_for("rounds.home"), url_for("pwa.outbox"), url_for("pwa.offline")]
+    for grid in grids:
+        urls.append(url_for("rounds.grid_page", grid_id=grid.id))
+        for kind in ("dispute", "hazard"):
+            urls.append(url_for("rounds.new_place_record", grid_id=grid.id, kind=kind))
+    urls += [url_for("rounds.building_page", building_id=b.id) for b in buildings]
+    urls += [url_for("rounds.household_page", household_id=h.id) for h in households]
+    urls += [url_for("rounds.new_elderly_check", resident_id=r.id) for r in cared_for]
+    for kind in ("visit", "dispute", "hazard"):
+        urls += [
+            url_for("rounds.new_household_record", household_id=h.id, kind=kind) for h in households
+        ]
+    return jsonify(urls=urls, count=len(urls))
+
+
+@bp.app_context_processor
+def _client_strings() -> dict:
+    return {"pwa_client_strings": client_strings}

@@ -1,0 +1,401 @@
+"""Applying one op (DESIGN.md §5): the one place where services and their errors become per-op
+sync results.
+
+An op runs inside a SAVEPOINT of the push's transaction, so a bad op rolls back alone and never
+blocks the rest. Its OpLog row is written in the same savepoint as the record it made: either both
+commit or neither, and the OpLog primary key (op_id) makes a second application impossible even
+if the same op arrives twice at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from webapp.auth.scope import Scope
+from webapp.extensions import db
+from webapp.i18n import SHANGHAI
+from webapp.models import (
+    RECORD_MODELS,
+    Building,
+    Case,
+    Grid,
+    Household,
+    OpLog,
+    Resident,
+    User,
+    utcnow,
+)
+from webapp.ops import OP_TYPES, Conflict, DomainError, Invalid, Op, OutOfScope, parse_uuid
+from webapp.rounds import profiles, records
+
+APPLIED = "applied"
+DUPLICATE = "duplicate"
+CONFLICT = "conflict"
+REJECTED = "rejected"
+QUARANTINED = "quarantined"
+STATUSES = (APPLIED, DUPLICATE, CONFLICT, REJECTED, QUARANTINED)
+
+CREATE_TYPES = ("visit.create", "dispute.create", "elderly_check.create", "hazard.create")
+UPDATE_TYPES = ("household.update", "resident.update")
+CASE_ACTIONS_MODULE = "webapp.cases.actions"
+MAX_RECORD_ID_LENGTH = 64
+
+
+class MalformedOp(DomainError):
+    """The op is not shaped like an op; nothing in it was looked at."""
+
+    code = "malformed_op"
+
+
+class UnknownType(DomainError):
+    code = "unknown_type"
+
+
+class NotSupported(DomainError):
+    code = "not_supported"
+
+
+def canonical_sha256(body: Any) -> str:
+    """Hash of the op as sent, blind to key order and whitespace only."""
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def sync_result(
+    op_id: Any,
+    status: str,
+    record_id: Any = None,
+    *,
+    version: int | None = None,
+    error: dict[str, Any] | None = None,
+    current: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    return {
+        "op_id": str(op_id) if op_id is not None else None,
+        "status": status,
+        "record_id": record_id,
+        "version": version,
+        "error": error,
+        "current": current,
+    }
+
+
+def error_body(error: DomainError) -> dict[str, Any]:
+    body: dict[str, Any] = {"code": error.code, "message": error.message}
+    if isinstance(error, Invalid):
+        body["fields"] = error.errors
+    return body
+
+
+# --- reading an op ------------------------------------------------------------------------------
+
+
+def _client_time(value: Any) -> datetime:
+    if not isinstance(value, str) or not value:
+        raise MalformedOp(_("client_time must be an ISO 8601 time."))
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise MalformedOp(_("client_time must be an ISO 8601 time.")) from None
+    # A time without an offset was read off a phone in China.
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=SHANGHAI)
+
+
+def _whole_number(value: Any, field: str) -> int:
+    if isinstance(value, bool):
+        raise MalformedOp(_("%(field)s must be a whole number.", field=field))
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    raise MalformedOp(_("%(field)s must be a whole number.", field=field))
+
+
+def parse_op(raw: Any, device_id: str) -> Op:
+    """The Op a pushed JSON object describes. Raises MalformedOp or UnknownType."""
+    if not isinstance(raw, dict):
+        raise MalformedOp(_("An op must be a JSON object."))
+    try:
+        op_id = parse_uuid(raw.get("op_id"), "op_id")
+    except Invalid:
+        raise MalformedOp(_("op_id must be a UUID.")) from None
+    op_type = raw.get("type")
+    if op_type not in OP_TYPES:
+        raise UnknownType(_("Unknown op type."))
+    payload = raw.get("payload")
+    if not isinstance(payload, dict):
+        raise MalformedOp(_("payload must be a JSON object."))
+    raw_record_id = raw.get("record_id")
+    if raw_record_id is None or len(str(raw_record_id)) > MAX_RECORD_ID_LENGTH:
+        raise MalformedOp(_("record_id is missing or too long."))
+    base_version = None
+    if op_type in UPDATE_TYPES:
+        record_id: uuid.UUID | int | str = _whole_number(raw_record_id, "record_id")
+        if "base_version" not in raw:
+            raise MalformedOp(_("base_version is required for an update."))
+        base_version = _whole_number(raw["base_version"], "base_version")
+    elif op_type in CREATE_TYPES:
+        try:
+            record_id = parse_uuid(raw_record_id)
+        except Invalid:
+            raise MalformedOp(_("record_id must be a UUID.")) from None
+    else:
+        record_id = str(raw_record_id)
+    return Op(
+        op_id=op_id,
+        type=op_type,
+        record_id=record_id,
+        payload=payload,
+        client_time=_client_time(raw.get("client_time")),
+        base_version=base_version,
+        device_id=device_id,
+    )
+
+
+# --- what each type does ------------------------------------------------------------------------
+
+
+def _create_record(actor: User, op: Op) -> int:
+    records.create_record(actor, op)
+    return 1  # records are immutable: they stay at their first version
+
+
+def _update_household(actor: User, op: Op) -> int:
+    return profiles.update_household(actor, op).version
+
+
+def _update_resident(actor: User, op: Op) -> int:
+    return profiles.update_resident(actor, op).version
+
+
+def _case_action(actor: User, op: Op) -> int | None:
+    try:
+        actions = importlib.import_module(CASE_ACTIONS_MODULE)
+    except ModuleNotFoundError as error:
+        if error.name != CASE_ACTIONS_MODULE:
+            raise
+        raise NotSupported(_("Case actions cannot be sent from the app yet.")) from None
+    outcome = actions.apply_case_action(actor, op)
+    return getattr(outcome, "version", None)
+
+
+HANDLERS: dict[str, Callable[[User, Op], int | None]] = {
+    **{op_type: _create_record for op_type in CREATE_TYPES},
+    "household.update": _update_household,
+    "resident.update": _update_resident,
+    "case.action": _case_action,
+}
+
+
+# --- quarantine ---------------------------------------------------------------------------------
+
+
+def _payload_int(payload: dict[str, Any], field: str) -> int | None:
+    value = payload.get(field)
+    if isinstance(value, bool):
+        return None
+    try:
+        return int(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+def target_grid_id(op: Op) -> int | None:
+    """The grid the op's target lies in, looked up past the user's scope. Only used to decide
+    between `quarantined` and `rejected`; nothing of it is sent back."""
+    payload = op.payload
+    lookups: list[tuple[type, Any, int | None]] = []
+    if op.type == "household.update":
+        lookups.append((Household, Household.grid_id, _payload_int(payload, "household_id")))
+        lookups.append((Household, Household.grid_id, _payload_int({"id": op.record_id}, "id")))
+    elif op.type == "resident.update":
+        lookups.append((Resident, Resident.grid_id, _payload_int(payload, "resident_id")))
+        lookups.append((Resident, Resident.grid_id, _payload_int({"id": op.record_id}, "id")))
+    elif op.type == "case.action":
+        try:
+            case_id = parse_uuid(payload.get("case_id"), "case_id")
+        except Invalid:
+            return None
+        return db.session.scalar(select(Case.home_grid_id).where(Case.id == case_id))
+    else:
+        lookups.append((Household, Household.grid_id, _payload_int(payload, "household_id")))
+        lookups.append((Resident, Resident.grid_id, _payload_int(payload, "resident_id")))
+        lookups.append((Building, Building.grid_id, _payload_int(payload, "building_id")))
+        lookups.append((Grid, Grid.id, _payload_int(payload, "grid_id")))
+    for model, grid_column, object_id in lookups:
+        if object_id is None:
+            continue
+        primary_key = model.__mapper__.primary_key[0]
+        grid_id = db.session.scalar(select(grid_column).where(primary_key == object_id))
+        if grid_id is not None:
+            return grid_id
+    return None
+
+
+def authored_records_in(user_id: int, grid_id: int) -> bool:
+    for model in RECORD_MODELS.values():
+        found = db.session.scalar(
+            select(model.id).where(model.author_id == user_id, model.grid_id == grid_id).limit(1)
+        )
+        if found is not None:
+            return True
+    return False
+
+
+def should_quarantine(actor: User, scope: Scope, op: Op) -> bool:
+    """An out-of-scope op is held, not refused, when it was written for a grid the user once
+    worked: its target is in a grid that exists, is outside their scope now, and holds records
+    they authored. Memberships are deleted on revocation, so authorship is the lasting trace."""
+    grid_id = target_grid_id(op)
+    if grid_id is None or scope.covers_grid(grid_id):
+        return False
+    return authored_records_in(actor.id, grid_id)
+
+
+# --- applying -----------------------------------------------------------------------------------
+
+
+def _stored(op_id: uuid.UUID) -> OpLog | None:
+    return db.session.scalar(
+        select(OpLog).where(OpLog.op_id == op_id).execution_options(populate_existing=True)
+    )
+
+
+def _answer_again(stored: OpLog, actor: User, body_sha256: str, raw_record_id: Any) -> dict:
+    if stored.user_id != actor.id or stored.body_sha256 != body_sha256:
+        # Never re-apply and never reveal the first op: the first one stays as it was.
+        return sync_result(
+            stored.op_id,
+            REJECTED,
+            raw_record_id,
+            error={
+                "code": "op_id_reused",
+                "message": _("This op id was already used for a different op."),
+            },
+        )
+    result = dict(stored.result)
+    if result.get("status") == APPLIED:
+        result["status"] = DUPLICATE
+    return result
+
+
+def _log(op: Op, actor: User, raw: dict, body_sha256: str, result: dict, **extra: Any) -> None:
+    db.session.add(
+        OpLog(
+            op_id=op.op_id,
+            user_id=actor.id,
+            device_id=op.device_id,
+            op_type=op.type,
+            record_id=str(raw.get("record_id"))[:MAX_RECORD_ID_LENGTH],
+            body_sha256=body_sha256,
+            status=result["status"],
+            result=result,
+            client_time=op.client_time,
+            received_at=utcnow(),
+            **extra,
+        )
+    )
+    db.session.flush()
+
+
+def apply_op(actor: User, scope: Scope, device_id: str, raw: Any) -> dict[str, Any]:
+    """Apply one pushed op and return its result. Never raises for a bad op; raises
+    OperationalError (database busy or gone) for the caller to retry the whole push."""
+    raw_op_id = raw.get("op_id") if isinstance(raw, dict) else None
+    raw_record_id = raw.get("record_id") if isinstance(raw, dict) else None
+    if not isinstance(raw_op_id, str | None):
+        raw_op_id = str(raw_op_id)
+    try:
+        op = parse_op(raw, device_id)
+    except (MalformedOp, UnknownType) as error:
+        return sync_result(raw_op_id, REJECTED, raw_record_id, error=error_body(error))
+    body_sha256 = canonical_sha256(raw)
+
+    for attempt in range(2):
+        stored = _stored(op.op_id)
+        if stored is not None:
+            return _answer_again(stored, actor, body_sha256, raw_record_id)
+        savepoint = db.session.begin_nested()
+        try:
+            version = HANDLERS[op.type](actor, op)
+            result = sync_result(op.op_id, APPLIED, raw_record_id, version=version)
+            _log(op, actor, raw, body_sha256, result)
+            savepoint.commit()
+            return result
+        except OperationalError:
+            raise
+        except IntegrityError:
+            # Someone else wrote this op (or this record) between our look and our insert: the
+            # next look finds their row and answers from it.
+            savepoint.rollback()
+            if attempt == 0:
+                continue
+            current_app.logger.exception("sync op %s kept hitting a constraint", op.op_id)
+            return sync_result(op.op_id, REJECTED, raw_record_id, error=_server_error())
+        except Conflict as error:
+            savepoint.rollback()
+            return sync_result(
+                op.op_id,
+                CONFLICT,
+                raw_record_id,
+                error=error_body(error),
+                current=error.current,
+            )
+        except OutOfScope as error:
+            savepoint.rollback()
+            if should_quarantine(actor, scope, op):
+                return _quarantine(op, actor, raw, body_sha256, raw_record_id)
+            return sync_result(op.op_id, REJECTED, raw_record_id, error=error_body(error))
+        except DomainError as error:
+            savepoint.rollback()
+            return sync_result(op.op_id, REJECTED, raw_record_id, error=error_body(error))
+        except Exception:
+            # A bug or a value the database refuses must not block the ops behind it. The op is
+            # not logged, so sending it again after a fix re-evaluates it.
+            savepoint.rollback()
+            current_app.logger.exception("sync op %s failed", op.op_id)
+            return sync_result(op.op_id, REJECTED, raw_record_id, error=_server_error())
+    raise AssertionError("unreachable")
+
+
+def _server_error() -> dict[str, str]:
+    return {
+        "code": "server_error",
+        "message": _("The server could not apply this op. It has been logged."),
+    }
+
+
+def _quarantine(op: Op, actor: User, raw: dict, body_sha256: str, raw_record_id: Any) -> dict:
+    result = sync_result(
+        op.op_id,
+        QUARANTINED,
+        raw_record_id,
+        error={
+            "code": "grid_not_held",
+            "message": _(
+                "This was recorded for a grid you no longer hold. It is kept for staff to review."
+            ),
+        },
+    )
+    savepoint = db.session.begin_nested()
+    try:
+        _log(op, actor, raw, body_sha256, result, held_body=raw)
+        savepoint.commit()
+    except IntegrityError:
+        savepoint.rollback()
+        stored = _stored(op.op_id)
+        if stored is not None:
+            return _answer_again(stored, actor, body_sha256, raw_record_id)
+        raise
+    return result

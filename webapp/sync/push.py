@@ -1,0 +1,110 @@
+"""`POST /api/v1/sync/push` (DESIGN.md §5): reading a batch and applying it in one transaction.
+
+Acknowledge only after commit: the phone deletes its copy of an op when we answer, so every
+result is computed inside the transaction and sent only once that transaction has committed.
+Each op has its own SAVEPOINT inside it, so one bad op rolls back alone.
+
+Pushes are serialized: the transaction starts by taking the write lock that the change sequence
+needs anyway (the counter row on PostgreSQL, the database on SQLite). Two phones retrying the same
+batch then run one after the other, and the second finds the first one's OpLog rows.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from typing import Any
+
+from flask import Request, current_app
+from flask_babel import gettext as _
+from sqlalchemy import select, text
+from sqlalchemy.exc import OperationalError
+
+from webapp.auth.scope import compute_scope
+from webapp.changes import COUNTER_ID, next_change_seq
+from webapp.extensions import db
+from webapp.models import ChangeCounter, User
+from webapp.sync.dispatch import apply_op
+
+MAX_OPS = 500
+MAX_BODY_BYTES = 2 * 1024 * 1024
+MAX_DEVICE_ID_LENGTH = 64
+# A busy database (SQLite's write lock, a PostgreSQL deadlock or restart) is retried here before
+# the phone is told to come back later; the phone retries on its own after that.
+ATTEMPTS = 4
+
+
+class PushRefused(Exception):
+    """The whole request is refused; no op in it was applied."""
+
+    def __init__(self, status: int, code: str, message: str):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def read_push_body(request: Request) -> tuple[str, list[Any]]:
+    """(device_id, ops) of a push request. Raises PushRefused (400, 413)."""
+    too_large = PushRefused(
+        413, "too_large", _("At most %(mb)d MB per push.", mb=MAX_BODY_BYTES // 2**20)
+    )
+    if (request.content_length or 0) > MAX_BODY_BYTES:
+        raise too_large
+    data = request.stream.read(MAX_BODY_BYTES + 1)
+    if len(data) > MAX_BODY_BYTES:
+        raise too_large
+    try:
+        body = json.loads(data, parse_constant=_no_constants)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise PushRefused(400, "malformed_json", _("The request body is not valid JSON.")) from None
+    if not isinstance(body, dict) or not isinstance(body.get("ops"), list):
+        raise PushRefused(400, "bad_request", _('The body must be {"device_id", "ops": [...]}.'))
+    device_id = body.get("device_id")
+    if not isinstance(device_id, str) or not 0 < len(device_id) <= MAX_DEVICE_ID_LENGTH:
+        raise PushRefused(
+            400,
+            "bad_request",
+            _("device_id must be text of at most %(n)d characters.", n=MAX_DEVICE_ID_LENGTH),
+        )
+    ops = body["ops"]
+    if len(ops) > MAX_OPS:
+        raise PushRefused(413, "too_many_ops", _("At most %(n)d ops per push.", n=MAX_OPS))
+    return device_id, ops
+
+
+def begin_serialized_write() -> None:
+    """Start a transaction that holds the write lock from its first statement."""
+    db.session.commit()  # whatever the request loaded so far is settled outside the lock
+    if db.session.get_bind().dialect.name == "sqlite":
+        # A deferred transaction that reads first and writes later fails at once with "database
+        # is locked" when another writer got in between; IMMEDIATE queues on busy_timeout instead.
+        db.session.execute(text("BEGIN IMMEDIATE"))
+        return
+    locked = db.session.execute(
+        select(ChangeCounter.value).where(ChangeCounter.id == COUNTER_ID).with_for_update()
+    ).first()
+    if locked is None:
+        next_change_seq()  # the very first write: creates the counter row, locked until commit
+
+
+def push_ops(actor: User, device_id: str, ops: list[Any]) -> list[dict[str, Any]]:
+    """Apply `ops` in order and commit; the results, in the same order. Raises PushRefused (503)
+    when the database stays busy."""
+    for attempt in range(ATTEMPTS):
+        try:
+            begin_serialized_write()
+            scope = compute_scope(actor)
+            results = [apply_op(actor, scope, device_id, raw) for raw in ops]
+            db.session.commit()
+            return results
+        except OperationalError:
+            db.session.rollback()
+            current_app.logger.warning("sync push: database busy (attempt %d)", attempt + 1)
+            time.sleep(0.05 * 2**attempt + random.uniform(0, 0.05))
+    raise PushRefused(503, "busy", _("The server is busy. Your items are kept; try again soon."))

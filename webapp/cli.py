@@ -6,9 +6,10 @@ import getpass
 from datetime import datetime
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 
+from webapp import clock
 from webapp.auth.services import AccountError, create_user, grant
 from webapp.extensions import db
 from webapp.models import Role
@@ -51,9 +52,8 @@ def sla_tick_command(now_text: str | None):
     safe to run every minute from cron on several machines at once."""
     from webapp.cases.sla import tick
     from webapp.i18n import SHANGHAI
-    from webapp.models import utcnow
 
-    now = utcnow()
+    now = clock.now()
     if now_text:
         try:
             now = datetime.fromisoformat(now_text.replace("Z", "+00:00"))
@@ -61,6 +61,11 @@ def sla_tick_command(now_text: str | None):
             raise click.BadParameter("use ISO 8601, e.g. 2026-11-30T09:00:00+08:00") from error
         if now.tzinfo is None:
             now = now.replace(tzinfo=SHANGHAI)
+        if not current_app.config.get("PRODUCTION"):
+            # Outside production the pages follow the tick, so the board shows what it found.
+            clock.travel_to(now)
+            db.session.commit()
+            click.echo(f"(demo) app clock now reads {now.isoformat()}; `flask clock reset` undoes")
     report = tick(now)
     click.echo(
         f"sla tick at {now.isoformat()}: escalated {len(report.escalated)}"
@@ -69,7 +74,19 @@ def sla_tick_command(now_text: str | None):
     )
 
 
+clock_cli = AppGroup("clock", help="The demo clock (ignored in production).")
+
+
+@clock_cli.command("reset")
+def clock_reset_command():
+    """Put the demo clock back to real time."""
+    clock.reset()
+    db.session.commit()
+    click.echo("app clock reset to real time")
+
+
 def register_commands(app: Flask) -> None:
+    app.cli.add_command(clock_cli)
     app.cli.add_command(user_cli)
     app.cli.add_command(sla_cli)
     from webapp.demo.cli import register_demo_commands

@@ -34,7 +34,9 @@ def html_lang(locale: str) -> str:
 
 
 def local_now() -> datetime:
-    return datetime.now(SHANGHAI)
+    from webapp import clock
+
+    return clock.now().astimezone(SHANGHAI)
 
 
 def local_today() -> date:

@@ -160,3 +160,42 @@ def test_the_cli_accepts_now(app, org):
 def test_the_cli_refuses_a_malformed_time(app):
     result = app.test_cli_runner().invoke(args=["sla", "tick", "--now", "tomorrow"])
     assert result.exit_code != 0
+
+
+def test_a_late_tick_escalates_on_schedule_through_every_level(org):
+    case = hazard_case(org)
+    grid_red = case.due_at
+    report = tick(grid_red + timedelta(days=60))
+    case = reload(case)
+    assert report.escalated == [case.number, case.number]
+    assert (case.status, case.level) == ("escalated", "street")
+    moments = db.session.scalars(
+        select(CaseEvent.at)
+        .where(CaseEvent.case_id == case.id, CaseEvent.action == "auto_escalate")
+        .order_by(CaseEvent.id)
+    ).all()
+    assert moments[0] == grid_red  # when the grid stage went red, not when the tick ran
+    assert grid_red < moments[1] < case.stage_started_at + timedelta(seconds=1)
+
+
+def test_tick_with_now_moves_the_demo_clock_so_pages_agree(app, org, client, login_as):
+    case = hazard_case(org)
+    far = (case.due_at + timedelta(days=30)).isoformat()
+    assert app.test_cli_runner().invoke(args=["sla", "tick", "--now", far]).exit_code == 0
+    login_as("street")
+    board = client.get("/cases/triage?sla=red").get_data(as_text=True)
+    assert case.number in board
+    result = app.test_cli_runner().invoke(args=["clock", "reset"])
+    assert result.exit_code == 0
+    assert case.number not in client.get("/cases/triage?sla=red").get_data(as_text=True)
+
+
+def test_production_ignores_the_demo_clock(app, org):
+    from webapp import clock
+    from webapp.models import utcnow
+
+    clock.travel_to(utcnow() + timedelta(days=10))
+    db.session.commit()
+    assert clock.now() - utcnow() > timedelta(days=9)
+    app.config["PRODUCTION"] = True
+    assert abs(clock.now() - utcnow()) < timedelta(seconds=5)

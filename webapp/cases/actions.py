@@ -17,6 +17,7 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from webapp import clock
 from webapp.audit import record_audit
 from webapp.auth.scope import compute_scope
 from webapp.cases import limits
@@ -25,7 +26,7 @@ from webapp.cases.workdays import add_workdays
 from webapp.changes import bump
 from webapp.extensions import db
 from webapp.i18n import SHANGHAI
-from webapp.models import Case, CaseEvent, CaseLevel, CaseStatus, Role, User, utcnow
+from webapp.models import Case, CaseEvent, CaseLevel, CaseStatus, Role, User
 from webapp.notify import members_for_grid, notify
 from webapp.ops import Conflict, Invalid, Op, OutOfScope, parse_uuid
 
@@ -78,7 +79,7 @@ class Actor:
 
 
 def case_snapshot(case: Case, now: datetime | None = None) -> dict[str, Any]:
-    now = now or utcnow()
+    now = now or clock.now()
     return {
         "id": str(case.id),
         "number": case.number,
@@ -458,7 +459,7 @@ def perform(
     """Apply `action` to a case already loaded in scope; append its timeline entry."""
     if action not in HANDLERS:
         raise Invalid({"action": _("Unknown action.")})
-    now = now or utcnow()
+    now = now or clock.now()
     step = CaseAction(case, Actor(user, case), action, payload, now)
     HANDLERS[action](step)
     if action_id is not None:

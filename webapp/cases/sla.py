@@ -63,17 +63,23 @@ def _tick_one(case_id, now: datetime, report: TickReport) -> None:
     if case is None or case.status not in ACTIVE:
         return
     state = limits.sla_state(case, now)
-    level = CaseLevel(case.level)
-    escalates = case.status != CaseStatus.RESOLVED and level in NEXT_LEVEL
-    if state is limits.SlaState.RED and escalates:
-        _escalate(case, now)
+    # A tick that runs late must not grant extra time: each escalation happens at the moment the
+    # stage went red, and a case that has been red through several stages climbs all of them.
+    while state is limits.SlaState.RED and _escalates(case):
+        went_red = limits.effective(case.due_at, case, now)
+        _escalate(case, max(went_red, case.stage_started_at))
         report.escalated.append(case.number)
-    elif state is limits.SlaState.RED:
+        state = limits.sla_state(case, now)
+    if state is limits.SlaState.RED:
         if _alert_once(case, "overdue", _("Overdue: %(title)s", title=case.title), now, True):
             report.overdue_alerts += 1
     elif state is limits.SlaState.YELLOW:
         if _alert_once(case, "due_soon", _("Due soon: %(title)s", title=case.title), now, False):
             report.due_soon_alerts += 1
+
+
+def _escalates(case: Case) -> bool:
+    return case.status != CaseStatus.RESOLVED and CaseLevel(case.level) in NEXT_LEVEL
 
 
 def _escalate(case: Case, now: datetime) -> None:

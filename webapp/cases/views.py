@@ -9,12 +9,13 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from webapp import clock
 from webapp.auth.scope import compute_scope, get_scoped_or_404, role_required, scoped
 from webapp.cases import actions, bp, services
 from webapp.cases.departments import departments
 from webapp.extensions import db
 from webapp.labels import CASE_ACTION_LABELS
-from webapp.models import Case, Community, Role, utcnow
+from webapp.models import Case, Community, Role
 from webapp.ops import Conflict, Invalid, Op
 from webapp.rounds.views import FIELD_VIEWERS
 
@@ -32,13 +33,13 @@ def triage():
     refreshes itself (htmx polling), so a new escalation appears without a reload."""
     scope = _board_scope()
     filters = services.BoardFilters.from_args(request.args)
-    rows = services.board_rows(scope, filters, utcnow())
+    rows = services.board_rows(scope, filters, clock.now())
     context = dict(
         rows=rows,
         counts=services.sla_counts(rows),
         filters=filters,
         departments=departments(),
-        now=utcnow(),
+        now=clock.now(),
     )
     if request.headers.get("HX-Request"):
         return render_template("cases/_board.html", **context)
@@ -87,7 +88,7 @@ def bulk_assign():
 @role_required(*FIELD_VIEWERS)
 def case_page(case_id: uuid.UUID, errors: dict | None = None, status: int = 200):
     case = get_scoped_or_404(Case, case_id)
-    now = utcnow()
+    now = clock.now()
     return (
         render_template(
             "cases/case.html",

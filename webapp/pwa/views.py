@@ -28,6 +28,9 @@ def service_worker():
         f"const VERSION = {json.dumps(shell.sw_version())};\n"
         f"const PRECACHE = {json.dumps(shell.precache_urls())};\n"
         f"const OFFLINE_URL = {json.dumps(url_for('pwa.offline'))};\n"
+        # The installed app starts at "/", a redirect no cache can hold; offline it opens the
+        # worker's home instead, if that was downloaded.
+        f"const START_FALLBACK = {json.dumps({url_for('web.index'): url_for('rounds.home')})};\n"
     )
     response = Response(header + source, mimetype="text/javascript")
     response.headers["Service-Worker-Allowed"] = "/"

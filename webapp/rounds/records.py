@@ -14,6 +14,7 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from webapp import clock
 from webapp.auth.scope import Scope, compute_scope, scoped
 from webapp.cases import opening
 from webapp.changes import bump
@@ -32,7 +33,6 @@ from webapp.models import (
     Resident,
     User,
     Visit,
-    utcnow,
 )
 from webapp.ops import Invalid, Op, OutOfScope, parse_uuid
 from webapp.rounds.payload import PayloadReader
@@ -78,7 +78,7 @@ class RecordContext:
         self.op = op
         self.scope: Scope = compute_scope(actor)
         self.reader = PayloadReader(op.payload)
-        self.now = utcnow()
+        self.now = clock.now()
         self.record_id = parse_uuid(op.record_id)
 
     def visible(self, model: type, object_id: int | None, field: str) -> Any:

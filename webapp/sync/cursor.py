@@ -38,9 +38,11 @@ class Cursor:
     # "x": deleting grids that left the scope; "a": snapshot of grids that joined it (a first pull
     # is one of these); "s": the change stream; "c": care task refresh.
     phase: str = "s"
-    # Position inside the phase: [entity index, last id] in x/a/c, [change_seq, entity index,
-    # last id] in s. None: at the start of the phase.
+    # Position inside the x/a/c phase: [entity index, last id sent]; None: at its start.
     key: list[Any] | None = None
+    # Position inside change_seq `seq` in the stream: [entity index, last id sent]; None: all of
+    # `seq` is delivered. Kept apart from `key` so a scope change mid-stream resumes it after.
+    seq_key: list[Any] | None = None
     add_grids: GridSet = field(default_factory=list)
     drop_grids: list[int] = field(default_factory=list)
 
@@ -56,6 +58,7 @@ _FIELDS = {
     "i": "intervals",
     "p": "phase",
     "k": "key",
+    "sk": "seq_key",
     "ag": "add_grids",
     "dg": "drop_grids",
 }
@@ -71,7 +74,7 @@ def encode_cursor(cursor: Cursor) -> str:
     payload: dict[str, Any] = {"v": CURSOR_VERSION}
     for short, name in _FIELDS.items():
         value = values[name]
-        if value in (None, []) and short in ("k", "ag", "dg"):
+        if value in (None, []) and short in ("k", "sk", "ag", "dg"):
             continue
         payload[short] = value
     return _serializer().dumps(payload)
@@ -93,6 +96,7 @@ def decode_cursor(token: str, user_id: int) -> Cursor:
             intervals=str(payload["i"]),
             phase=str(payload.get("p", "s")),
             key=payload.get("k"),
+            seq_key=payload.get("sk"),
             add_grids=payload.get("ag", []),
             drop_grids=payload.get("dg", []),
         )

@@ -1,0 +1,155 @@
+// GridRounds service worker (DESIGN.md §5). Served at /sw.js by webapp/pwa/views.py, which puts
+// VERSION, PRECACHE, OFFLINE_URL and START_FALLBACK above this line. Outbox items live in
+// IndexedDB, never in a cache, so installing a new version cannot lose them.
+/* global VERSION, PRECACHE, OFFLINE_URL, START_FALLBACK, GridOutbox */
+"use strict";
+
+importScripts("/static/vendor/idb-keyval.js", "/static/js/outbox-core.js");
+
+var PREFIX = GridOutbox.CACHE_PREFIX;
+var SHELL = PREFIX + "shell-" + VERSION;
+var PAGES = GridOutbox.PAGES_CACHE;
+var PAGE_TIMEOUT = 3000;
+// Never answered from a cache: the login pages, the API, the worker itself, other JSON.
+var PASS_THROUGH = /^\/(api\/|login|logout|sw\.js|pwa\/)/;
+
+function precache() {
+  return caches.open(SHELL).then(function (cache) {
+    // `reload`: a stale copy in the HTTP cache must not become this version's shell.
+    return cache.addAll(PRECACHE.map(function (url) { return new Request(url, { cache: "reload" }); }));
+  });
+}
+
+// A new version installs and then waits: the page offers "update" and only a tap activates it,
+// so a form half filled in is never reloaded from under the worker.
+self.addEventListener("install", function (event) {
+  event.waitUntil(precache());
+});
+
+self.addEventListener("activate", function (event) {
+  event.waitUntil(caches.keys().then(function (names) {
+    return Promise.all(names.filter(function (name) {
+      return name.indexOf(PREFIX) === 0 && name !== SHELL && name !== PAGES;
+    }).map(function (name) { return caches.delete(name); }));
+  }).then(function () { return self.clients.claim(); }));
+});
+
+self.addEventListener("message", function (event) {
+  var type = event.data && event.data.type;
+  if (type === "skip-waiting") {
+    self.skipWaiting();
+  } else if (type === "ensure-shell") {
+    // Logout wiped every cache; the next signed-in page asks for the shell back.
+    event.waitUntil(caches.has(SHELL).then(function (present) { return present ? null : precache(); }));
+  }
+});
+
+function pageKey(url) {
+  var parsed = new URL(url);
+  parsed.searchParams.delete("source"); // the installed app's start_url marker
+  parsed.hash = "";
+  return parsed.href;
+}
+
+function cacheablePage(response) {
+  var type = response.headers.get("Content-Type") || "";
+  var control = response.headers.get("Cache-Control") || "";
+  return response.status === 200 && response.type === "basic" && !response.redirected &&
+    type.indexOf("text/html") === 0 && control.indexOf("no-store") < 0;
+}
+
+function cachedPage(key) {
+  return caches.open(PAGES).then(function (cache) {
+    return cache.match(key, { ignoreVary: true }).then(function (found) {
+      var path = new URL(key).pathname;
+      if (found || !START_FALLBACK[path]) {
+        return found;
+      }
+      return cache.match(new URL(START_FALLBACK[path], key).href, { ignoreVary: true });
+    });
+  });
+}
+
+function offlinePage() {
+  return caches.match(OFFLINE_URL, { cacheName: SHELL }).then(function (page) {
+    return page || new Response("当前离线", { status: 503, headers: { "Content-Type": "text/plain; charset=utf-8" } });
+  });
+}
+
+// Pages: the network first, so a worker online always sees today's data; after a few seconds
+// without an answer, or with none at all, the copy kept from the last visit or download.
+function navigate(event) {
+  var key = pageKey(event.request.url);
+  var network = fetch(event.request);
+  event.waitUntil(network.then(function (response) {
+    if (!cacheablePage(response)) {
+      return null;
+    }
+    var copy = response.clone();
+    return caches.open(PAGES).then(function (cache) { return cache.put(key, copy); });
+  }).catch(function () {}));
+  return new Promise(function (resolve) {
+    var answered = false;
+    function answer(response) {
+      if (response && !answered) {
+        answered = true;
+        resolve(response);
+      }
+    }
+    var timer = setTimeout(function () { cachedPage(key).then(answer); }, PAGE_TIMEOUT);
+    network.then(function (response) {
+      clearTimeout(timer);
+      if (response.status >= 500) { // the server is down: yesterday's page beats an error
+        return cachedPage(key).then(function (cached) { answer(cached || response); });
+      }
+      answer(response);
+    }, function () {
+      clearTimeout(timer);
+      return cachedPage(key).then(function (cached) { return cached || offlinePage(); }).then(answer);
+    });
+  });
+}
+
+// Static files: their names do not change between versions, but VERSION does, and each version
+// precaches its own copies, so cache-first is safe.
+function staticFile(request) {
+  return caches.open(SHELL).then(function (cache) {
+    return cache.match(request).then(function (found) {
+      return found || fetch(request).then(function (response) {
+        if (response.status === 200 && response.type === "basic") {
+          cache.put(request, response.clone());
+        }
+        return response;
+      });
+    });
+  });
+}
+
+self.addEventListener("fetch", function (event) {
+  var request = event.request;
+  var url = new URL(request.url);
+  if (request.method !== "GET" || url.origin !== self.location.origin || request.headers.get("HX-Request")) {
+    return; // POSTs, other sites and htmx fragments go straight to the network, never cached
+  }
+  if (request.mode === "navigate") {
+    if (PASS_THROUGH.test(url.pathname)) {
+      event.respondWith(fetch(request).catch(offlinePage));
+    } else {
+      event.respondWith(navigate(event));
+    }
+  } else if (url.pathname.indexOf("/static/") === 0) {
+    event.respondWith(staticFile(request));
+  }
+});
+
+// Background Sync (Chromium): flush even when no page of ours is open. A rejection asks the
+// browser to try again later, which we want while items are still waiting.
+self.addEventListener("sync", function (event) {
+  if (event.tag === "outbox") {
+    event.waitUntil(GridOutbox.flush().then(function (summary) {
+      if (summary.waiting && !summary.auth) {
+        throw new Error("outbox items are still waiting");
+      }
+    }));
+  }
+});

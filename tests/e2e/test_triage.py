@@ -1,0 +1,114 @@
+"""The escalation path end to end, in a browser: a hazard worker1 leaves alone climbs to the street
+office on schedule (`sla tick --now` moved forward), street1 sees it red on the board, accepts,
+assigns, marks it 督办 and resolves it, and worker1 closes it with a follow-up visit (回访)."""
+
+import re
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from tests.e2e.conftest import log_in
+from webapp import create_app
+from webapp.extensions import db
+from webapp.models import Case
+
+
+@pytest.fixture
+def cli_app(e2e_database_url):
+    """The same database as the live server, for running `flask …` commands; the demo clock is
+    put back afterwards so other browser tests see real time."""
+    app = create_app({"SQLALCHEMY_DATABASE_URI": e2e_database_url})
+    yield app
+    app.test_cli_runner().invoke(args=["clock", "reset"])
+    with app.app_context():
+        db.engine.dispose()
+
+
+def test_a_hazard_left_alone_reaches_the_street_and_is_closed_after_follow_up(
+    browser, live_server, cli_app, screenshot
+):
+    def phone_page():
+        context = browser.new_context(
+            base_url=live_server,
+            locale="zh-CN",
+            timezone_id="Asia/Shanghai",
+            viewport={"width": 360, "height": 740},
+            is_mobile=True,
+            has_touch=True,
+        )
+        return context.new_page()
+
+    # worker1 records a hazard that cannot be fixed on the spot.
+    worker = phone_page()
+    log_in(worker, "worker1")
+    worker.goto("/grid")
+    worker.locator(".grid-card h2 a").first.click()
+    worker.locator("ul.list a.row").first.click()
+    worker.locator("a.room").first.click()
+    worker.get_by_role("link", name="安全隐患").click()
+    worker.fill("#place", "1单元楼道")
+    worker.select_option("#category", "fire")
+    worker.get_by_text("严重", exact=True).click()
+    worker.fill("#description", "消防通道被杂物堵塞，住户不愿清理")
+    worker.get_by_role("button", name="保存").click()
+    case_url = worker.locator(".flash-case a").get_attribute("href")
+    case_id = re.search(r"/cases/([0-9a-f-]{36})", case_url).group(1)
+
+    # Nobody acts; cron runs `flask sla tick` a month later.
+    with cli_app.app_context():
+        case = db.session.scalar(select(Case).where(Case.id == __import__("uuid").UUID(case_id)))
+        later = (case.due_at + timedelta(days=30)).isoformat()
+    result = cli_app.test_cli_runner().invoke(args=["sla", "tick", "--now", later])
+    assert result.exit_code == 0, result.output
+    with cli_app.app_context():
+        db.session.expire_all()
+        case = db.session.get(Case, case.id)
+        assert (case.level, case.status) == ("street", "escalated")
+        number = case.number
+
+    # street1 finds it red on the board.
+    clerk = browser.new_context(
+        base_url=live_server, locale="zh-CN", timezone_id="Asia/Shanghai"
+    ).new_page()
+    log_in(clerk, "street1")
+    assert clerk.url.endswith("/cases/triage")
+    clerk.select_option("select[name=sla]", "red")
+    clerk.wait_for_url(re.compile(r"sla=red"))
+    row = clerk.locator("li.case-row", has_text=number)
+    assert row.count() == 1
+    assert "sla-row-red" in row.get_attribute("class")
+    screenshot(clerk, "triage-board-red")
+    row.locator("a.case-link").click()
+
+    def do(action_label, fill=None):
+        clerk.locator("details.action-box summary", has_text=action_label).click()
+        box = clerk.locator("details.action-box[open]", has_text=action_label)
+        if fill:
+            fill(box)
+        box.get_by_role("button", name=action_label).click()
+        assert f"已完成：{action_label}" in clerk.locator(".flashes").inner_text()
+
+    do("已受理")
+    do(
+        "已分派",
+        lambda box: (
+            box.locator("select[name=department]").select_option("消防"),
+            box.locator("input[name=due_at]").fill("2030-01-01T10:00"),
+        ),
+    )
+    do("督办", lambda box: box.locator("input[name=deadline]").fill("2030-01-02T10:00"))
+    do("办结", lambda box: box.locator("textarea[name=result]").fill("消防部门已清理通道"))
+    assert "已办结，待回访" in clerk.locator("dl.facts").inner_text()
+
+    # worker1 sees the follow-up on the home page and closes the case.
+    worker.goto("/grid")
+    assert number in worker.content() or worker.locator(f"a[href='/cases/{case_id}']").count() > 0
+    worker.goto(f"/cases/{case_id}")
+    worker.locator("details.action-box summary", has_text="回访").click()
+    box = worker.locator("details.action-box[open]")
+    box.get_by_text("满意", exact=True).click()
+    box.locator("textarea[name=notes]").fill("居民对处理结果满意")
+    box.get_by_role("button", name="回访").click()
+    assert "已结案" in worker.locator("dl.facts").inner_text()
+    screenshot(worker, "case-closed-after-follow-up")

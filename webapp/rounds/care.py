@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, or_, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import exists, func, or_, select
+from sqlalchemy.orm import aliased, load_only
 
 from webapp.extensions import db
 from webapp.i18n import SHANGHAI
@@ -121,6 +121,22 @@ class DueCheck:
         return self.last_checked_on is None
 
 
+_SCHEDULE_COLUMNS = (
+    Resident.id,
+    Resident.household_id,
+    Resident.grid_id,
+    Resident.name,
+    Resident.birth_date,
+    Resident.living_alone,
+    Resident.empty_nest,
+    Resident.disabled,
+    Resident.low_income,
+    Resident.special_care,
+    Resident.floating,
+    Resident.moved_out,
+)
+
+
 def eighty_years_before(today: date) -> date:
     """The latest birth date of someone who is 80 on `today` (a 29 February birthday counts from
     1 March in common years, as `years_between` does)."""
@@ -152,7 +168,7 @@ def latest_checks_subquery(grid_ids: Collection[int], today: date):
     return (
         select(
             ElderlyCheck.resident_id.label("resident_id"),
-            db.func.max(ElderlyCheck.checked_at).label("last_checked_at"),
+            func.max(ElderlyCheck.checked_at).label("last_checked_at"),
         )
         .where(
             ElderlyCheck.resident_id.in_(candidates),
@@ -179,6 +195,7 @@ def due_elderly_checks(
     latest = latest_checks_subquery(grid_ids, today)
     rows = db.session.execute(
         select(Resident, Household.address, latest.c.last_checked_at)
+        .options(load_only(*_SCHEDULE_COLUMNS))  # not notes or ID numbers: the list needs neither
         .join(Household, Household.id == Resident.household_id)
         .outerjoin(latest, latest.c.resident_id == Resident.id)
         .where(

@@ -43,6 +43,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     web.init_app(app)
 
     from webapp.admin import bp as admin_bp
+    from webapp.alerts import bp as alerts_bp
+    from webapp.alerts import views as alerts_views
     from webapp.auth import bp as auth_bp
     from webapp.cases import bp as cases_bp
     from webapp.pwa import bp as pwa_bp
@@ -50,8 +52,18 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from webapp.rounds import bp as rounds_bp
     from webapp.sync import bp as sync_bp
 
-    for blueprint in (auth_bp, rounds_bp, cases_bp, reports_bp, admin_bp, sync_bp, pwa_bp):
+    for blueprint in (
+        auth_bp,
+        rounds_bp,
+        cases_bp,
+        reports_bp,
+        admin_bp,
+        sync_bp,
+        pwa_bp,
+        alerts_bp,
+    ):
         app.register_blueprint(blueprint)
+    alerts_views.init_app(app)
 
     from webapp.cli import register_commands
 

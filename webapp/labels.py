@@ -75,6 +75,12 @@ CASE_ACTION_LABELS = {
     "auto_escalate": _l("Escalated automatically (time limit passed)"),
 }
 
+STAGE_LABELS = {
+    "accept": _l("Acceptance"),
+    "handle": _l("Handling"),
+    "follow_up": _l("Follow-up visit"),
+}
+
 SATISFACTION_LABELS = {
     "satisfied": _l("Satisfied"),
     "basically_satisfied": _l("Basically satisfied"),
@@ -245,6 +251,7 @@ def register_record_labels(app: Flask) -> None:
         case_category_label=_lookup(CASE_CATEGORY_LABELS),
         field_label=_lookup(EDITABLE_FIELD_LABELS),
         satisfaction_label=_lookup(SATISFACTION_LABELS),
+        stage_label=_lookup(STAGE_LABELS),
         sla_text=sla_text,
         CASE_STATUS_LABELS=CASE_STATUS_LABELS,
         CASE_CATEGORY_LABELS=CASE_CATEGORY_LABELS,

@@ -47,6 +47,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from webapp.alerts import views as alerts_views
     from webapp.auth import bp as auth_bp
     from webapp.cases import bp as cases_bp
+    from webapp.notices import bp as notices_bp
+    from webapp.public import bp as public_bp
     from webapp.pwa import bp as pwa_bp
     from webapp.reports import bp as reports_bp
     from webapp.rounds import bp as rounds_bp
@@ -61,6 +63,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         sync_bp,
         pwa_bp,
         alerts_bp,
+        notices_bp,
+        public_bp,
     ):
         app.register_blueprint(blueprint)
     alerts_views.init_app(app)

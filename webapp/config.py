@@ -58,5 +58,7 @@ def load_config(instance_path: str) -> dict:
             Path(__file__).resolve().parent.parent / "translations"
         ),
         "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,
+        # How often the triage board polls for new escalations (htmx `every Ns`).
+        "BOARD_REFRESH_SECONDS": int(os.environ.get("BOARD_REFRESH_SECONDS", "30")),
         "UPLOAD_FOLDER": str(Path(instance_path) / "uploads"),
     }

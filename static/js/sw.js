@@ -38,6 +38,8 @@ self.addEventListener("message", function (event) {
   var type = event.data && event.data.type;
   if (type === "skip-waiting") {
     self.skipWaiting();
+  } else if (type === "wipe") {
+    event.waitUntil(GridOutbox.wipe()); // logout with nothing waiting: see outbox.js
   } else if (type === "ensure-shell") {
     // Logout wiped every cache; the next signed-in page asks for the shell back.
     event.waitUntil(caches.has(SHELL).then(function (present) { return present ? null : precache(); }));
@@ -111,16 +113,18 @@ function navigate(event) {
 }
 
 // Static files: their names do not change between versions, but VERSION does, and each version
-// precaches its own copies, so cache-first is safe.
+// precaches its own copies, so cache-first is safe. After a logout wiped the caches nothing is
+// stored again until a signed-in page asks for the shell ("ensure-shell").
 function staticFile(request) {
-  return caches.open(SHELL).then(function (cache) {
-    return cache.match(request).then(function (found) {
-      return found || fetch(request).then(function (response) {
-        if (response.status === 200 && response.type === "basic") {
-          cache.put(request, response.clone());
-        }
-        return response;
-      });
+  return caches.match(request, { cacheName: SHELL }).then(function (found) {
+    return found || fetch(request).then(function (response) {
+      if (response.status === 200 && response.type === "basic") {
+        var copy = response.clone();
+        caches.has(SHELL).then(function (kept) {
+          return kept && caches.open(SHELL).then(function (cache) { return cache.put(request, copy); });
+        });
+      }
+      return response;
     });
   });
 }

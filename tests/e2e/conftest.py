@@ -70,13 +70,14 @@ def e2e_database_url(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def live_server(e2e_database_url, tmp_path_factory):
-    """Base URL of the demo app served on an ephemeral loopback port."""
+def live_app(e2e_database_url, tmp_path_factory):
+    """The app object the live server runs, with the small demo data loaded."""
     app = create_app(
         {
             "SQLALCHEMY_DATABASE_URI": e2e_database_url,
             "UPLOAD_FOLDER": str(tmp_path_factory.mktemp("uploads")),
             "RATELIMIT_KEY_PREFIX": f"e2e-{uuid.uuid4().hex}",
+            "BOARD_REFRESH_SECONDS": 2,
         }
     )
     with app.app_context():
@@ -84,13 +85,29 @@ def live_server(e2e_database_url, tmp_path_factory):
         load_demo_data(db.session, scale="small", seed=1, today=date.today())
         db.session.commit()
         db.session.remove()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def live_server(live_app):
+    """Base URL of the demo app served on an ephemeral loopback port."""
+    server = make_server("127.0.0.1", 0, live_app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
-    with app.app_context():
-        db.engine.dispose()
+
+
+@pytest.fixture
+def e2e_db(live_app):
+    """A database session on the live server's database, to check what reached the server.
+    Call `e2e_db.rollback()` before each look: a read transaction keeps its old snapshot."""
+    with live_app.app_context():
+        yield db.session
+        db.session.rollback()
+        db.session.remove()
 
 
 @pytest.fixture(scope="session")

@@ -112,3 +112,29 @@ def test_a_hazard_left_alone_reaches_the_street_and_is_closed_after_follow_up(
     box.get_by_role("button", name="回访").click()
     assert "已结案" in worker.locator("dl.facts").inner_text()
     screenshot(worker, "case-closed-after-follow-up")
+
+
+def test_the_board_shows_a_new_escalation_without_a_reload(browser, live_server, cli_app):
+    clerk = browser.new_context(base_url=live_server, locale="zh-CN").new_page()
+    log_in(clerk, "street1")
+    rows_before = clerk.locator("li.case-row").count()
+
+    # Meanwhile worker1 escalates an urgent hazard straight to the street office.
+    worker = browser.new_context(base_url=live_server, locale="zh-CN").new_page()
+    log_in(worker, "worker1")
+    worker.goto("/grid")
+    worker.locator(".grid-card h2 a").first.click()
+    worker.get_by_role("link", name="其他地点的隐患").click()
+    worker.fill("#place", "小区南门配电箱")
+    worker.select_option("#category", "electrical")
+    worker.get_by_text("紧急", exact=True).click()
+    worker.fill("#description", "配电箱门损坏，电线裸露")
+    worker.get_by_role("button", name="保存").click()
+    worker.locator(".flash-case a").click()
+    worker.locator("details.action-box summary", has_text="申请上报").click()
+    worker.locator("details.action-box[open]").get_by_role("button", name="申请上报").click()
+    assert "已上报，待受理" in worker.locator("dl.facts").inner_text()
+
+    # The clerk's board, untouched, picks it up by itself.
+    clerk.locator("li.case-row", has_text="配电箱门损坏").wait_for(timeout=15000)
+    assert clerk.locator("li.case-row").count() == rows_before + 1

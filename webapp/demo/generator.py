@@ -54,6 +54,7 @@ from webapp.models import (
     Visit,
 )
 from webapp.models.people import years_between
+from webapp.notices.demo import load_demo_notices
 
 DEMO_PASSWORD = "gridrounds-demo"
 CHUNK_ROWS = 5000
@@ -136,7 +137,7 @@ def load_demo_data(
     if session.scalar(select(Street.id).limit(1)) is not None:
         raise DemoDataExists("数据库中已有街道数据 / the database already holds streets")
     generator = _Generator(session, SCALES[scale], seed, today or shanghai_today(), password_hash)
-    return generator.run()
+    return {**generator.run(), "notices": load_demo_notices(session, generator.today)}
 
 
 # --- the generator -------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from webapp.models.audit import AuditLog
 from webapp.models.base import Base, Privacy, utcnow
 from webapp.models.cases import Case, CaseEvent, CaseLevel, CaseStatus
+from webapp.models.notice_files import NoticeAttachment, NoticeFileKind
 from webapp.models.notices import Notice, NoticeCategory, NoticeStatus, notice_communities
 from webapp.models.notifications import Notification
 from webapp.models.org import Building, Community, Grid, Street
@@ -44,7 +45,9 @@ __all__ = [
     "LoginSession",
     "Membership",
     "Notice",
+    "NoticeAttachment",
     "NoticeCategory",
+    "NoticeFileKind",
     "NoticeStatus",
     "Notification",
     "Occupancy",

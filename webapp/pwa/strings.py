@@ -17,13 +17,13 @@ CLIENT_STRINGS = {
     "fix_errors": _l("Please fix the items marked in red."),
     "required": _l("This field is required."),
     "choose_one": _l("Please choose one."),
-    "case_opened": _l("A case was opened:"),
+    "case_opened": _l("A case was opened: %(link)s", link="{link}"),
     "view": _l("View"),
     "auth_expired": _l(
         "Your login has expired. Please log in again; the records waiting to sync will not be lost."
     ),
-    "log_in_again": _l("Log in again"),
-    "update_ready": _l("A new version is available. Tap to update."),
+    "logout_offline": _l("Connect to the internet to log out."),
+    "edit_again": _l("Edit again"),
     "logout_confirm": _l(
         "%(n)s records have not synced yet. Logging out deletes them. Log out anyway?", n="{n}"
     ),
@@ -56,6 +56,34 @@ CLIENT_STRINGS = {
     "download_failed": _l("%(n)s pages could not be downloaded.", n="{n}"),
     "download_offline": _l("Connect to the internet to download."),
     "last_download": _l("Last downloaded: %(time)s", time="{time}"),
+    "field_error": _l("%(field)s: %(message)s", field="{field}", message="{message}"),
+}
+
+# A returned op names its bad fields by payload name; the outbox page shows the form's label.
+FIELD_LABELS = {
+    "visited_at": _l("Visited at"),
+    "visit_kind": _l("Kind of visit"),
+    "present_resident_ids": _l("Who was present"),
+    "needs": _l("Needs found"),
+    "notes": _l("Notes"),
+    "place": _l("Where"),
+    "dispute.category": _l("Kind of dispute"),
+    "hazard.category": _l("Kind of hazard"),
+    "parties": _l("Parties"),
+    "summary": _l("What happened"),
+    "severity": _l("Severity"),
+    "mediation_notes": _l("Mediation notes"),
+    "checked_at": _l("Checked at"),
+    "method": _l("How"),
+    "status": _l("How are they"),
+    "health_notes": _l("Health"),
+    "living_notes": _l("Living conditions"),
+    "description": _l("Description"),
+    "photo_ids": _l("Photos"),
+    "contact_phone": _l("Contact phone"),
+    "phone": _l("Phone"),
+    "occupancy": _l("Occupancy"),
+    "moved_out": _l("Moved out"),
 }
 
 
@@ -63,4 +91,6 @@ def client_strings() -> dict[str, str]:
     strings = {key: str(value) for key, value in CLIENT_STRINGS.items()}
     for kind, label in RECORD_KIND_LABELS.items():
         strings[f"op_{kind}_create"] = str(label)
+    for field, label in FIELD_LABELS.items():
+        strings[f"f_{field}"] = str(label)
     return strings

@@ -290,28 +290,51 @@ def _answer_again(stored: OpLog, actor: User, body_sha256: str, raw_record_id: A
     return result
 
 
-def _log(op: Op, actor: User, raw: dict, body_sha256: str, result: dict, **extra: Any) -> None:
-    db.session.add(
-        OpLog(
-            op_id=op.op_id,
-            user_id=actor.id,
-            device_id=op.device_id,
-            op_type=op.type,
-            record_id=str(raw.get("record_id"))[:MAX_RECORD_ID_LENGTH],
-            body_sha256=body_sha256,
-            status=result["status"],
-            result=result,
-            client_time=op.client_time,
-            received_at=utcnow(),
-            **extra,
-        )
+def _log(op: Op, actor: User, raw: dict, body_sha256: str, result: dict, **extra: Any) -> OpLog:
+    entry = OpLog(
+        op_id=op.op_id,
+        user_id=actor.id,
+        device_id=op.device_id,
+        op_type=op.type,
+        record_id=str(raw.get("record_id"))[:MAX_RECORD_ID_LENGTH],
+        body_sha256=body_sha256,
+        status=result["status"],
+        result=result,
+        client_time=op.client_time,
+        received_at=utcnow(),
+        **extra,
     )
+    db.session.add(entry)
     db.session.flush()
+    return entry
 
 
-def apply_op(actor: User, scope: Scope, device_id: str, raw: Any) -> dict[str, Any]:
+def logged_ops(raw_ops: list[Any]) -> dict[uuid.UUID, OpLog]:
+    """The OpLog rows of a batch's ops, in one query. Read under the push's write lock, they stay
+    true for the whole batch: only pushes write OpLog, and they take that lock first."""
+    op_ids = set()
+    for raw in raw_ops:
+        try:
+            op_ids.add(uuid.UUID(str(raw["op_id"])))
+        except (TypeError, KeyError, ValueError, AttributeError):
+            continue
+    if not op_ids:
+        return {}
+    return {
+        row.op_id: row for row in db.session.scalars(select(OpLog).where(OpLog.op_id.in_(op_ids)))
+    }
+
+
+def apply_op(
+    actor: User,
+    scope: Scope,
+    device_id: str,
+    raw: Any,
+    logged: dict[uuid.UUID, OpLog] | None = None,
+) -> dict[str, Any]:
     """Apply one pushed op and return its result. Never raises for a bad op; raises
-    OperationalError (database busy or gone) for the caller to retry the whole push."""
+    OperationalError (database busy or gone) for the caller to retry the whole push.
+    `logged` (from `logged_ops`) saves a look-up per op and is kept up to date here."""
     raw_op_id = raw.get("op_id") if isinstance(raw, dict) else None
     raw_record_id = raw.get("record_id") if isinstance(raw, dict) else None
     if not isinstance(raw_op_id, str | None):
@@ -323,15 +346,20 @@ def apply_op(actor: User, scope: Scope, device_id: str, raw: Any) -> dict[str, A
     body_sha256 = canonical_sha256(raw)
 
     for attempt in range(2):
-        stored = _stored(op.op_id)
+        if logged is not None and attempt == 0:
+            stored = logged.get(op.op_id)
+        else:
+            stored = _stored(op.op_id)
         if stored is not None:
             return _answer_again(stored, actor, body_sha256, raw_record_id)
         savepoint = db.session.begin_nested()
         try:
             version = HANDLERS[op.type](actor, op)
             result = sync_result(op.op_id, APPLIED, raw_record_id, version=version)
-            _log(op, actor, raw, body_sha256, result)
+            entry = _log(op, actor, raw, body_sha256, result)
             savepoint.commit()
+            if logged is not None:
+                logged[op.op_id] = entry
             return result
         except OperationalError:
             raise
@@ -355,7 +383,7 @@ def apply_op(actor: User, scope: Scope, device_id: str, raw: Any) -> dict[str, A
         except OutOfScope as error:
             savepoint.rollback()
             if should_quarantine(actor, scope, op):
-                return _quarantine(op, actor, raw, body_sha256, raw_record_id)
+                return _quarantine(op, actor, raw, body_sha256, raw_record_id, logged)
             return sync_result(op.op_id, REJECTED, raw_record_id, error=error_body(error))
         except DomainError as error:
             savepoint.rollback()
@@ -376,7 +404,14 @@ def _server_error() -> dict[str, str]:
     }
 
 
-def _quarantine(op: Op, actor: User, raw: dict, body_sha256: str, raw_record_id: Any) -> dict:
+def _quarantine(
+    op: Op,
+    actor: User,
+    raw: dict,
+    body_sha256: str,
+    raw_record_id: Any,
+    logged: dict[uuid.UUID, OpLog] | None,
+) -> dict:
     result = sync_result(
         op.op_id,
         QUARANTINED,
@@ -390,8 +425,10 @@ def _quarantine(op: Op, actor: User, raw: dict, body_sha256: str, raw_record_id:
     )
     savepoint = db.session.begin_nested()
     try:
-        _log(op, actor, raw, body_sha256, result, held_body=raw)
+        entry = _log(op, actor, raw, body_sha256, result, held_body=raw)
         savepoint.commit()
+        if logged is not None:
+            logged[op.op_id] = entry
     except IntegrityError:
         savepoint.rollback()
         stored = _stored(op.op_id)

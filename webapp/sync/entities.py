@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from webapp.cases import limits
 from webapp.extensions import db
 from webapp.masking import mask_id_number, mask_name, mask_phone
 from webapp.models import (
@@ -313,7 +314,9 @@ def cases_data(rows: list[Case], clock: Clock) -> list[dict]:
                 "assigned_department": case.assigned_department,
                 "opened_at": iso(case.opened_at),
                 "stage_started_at": iso(case.stage_started_at),
-                "due_at": iso(case.due_at),
+                # As the case page shows them: pushed out by any time paused so far.
+                "warn_at": iso(limits.effective(case.warn_at, case, clock.now)),
+                "due_at": iso(limits.effective(case.due_at, case, clock.now)),
                 "paused": case.paused_at is not None,
                 "supervised": case.supervised,
                 "supervise_deadline": iso(case.supervise_deadline),

@@ -19,13 +19,14 @@ from typing import Any
 from flask import Request, current_app
 from flask_babel import gettext as _
 from sqlalchemy import select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import OperationalError
 
 from webapp.auth.scope import compute_scope
-from webapp.changes import COUNTER_ID, next_change_seq
+from webapp.changes import COUNTER_ID
 from webapp.extensions import db
 from webapp.models import ChangeCounter, User
-from webapp.sync.dispatch import apply_op
+from webapp.sync.dispatch import apply_op, logged_ops
 
 MAX_OPS = 500
 MAX_BODY_BYTES = 2 * 1024 * 1024
@@ -86,11 +87,16 @@ def begin_serialized_write() -> None:
         # is locked" when another writer got in between; IMMEDIATE queues on busy_timeout instead.
         db.session.execute(text("BEGIN IMMEDIATE"))
         return
-    locked = db.session.execute(
-        select(ChangeCounter.value).where(ChangeCounter.id == COUNTER_ID).with_for_update()
-    ).first()
-    if locked is None:
-        next_change_seq()  # the very first write: creates the counter row, locked until commit
+    lock = select(ChangeCounter.value).where(ChangeCounter.id == COUNTER_ID).with_for_update()
+    if db.session.execute(lock).first() is None:
+        # The very first write to this database: several pushes may get here at once, and only
+        # one insert wins; the others wait for it and then lock the row it made.
+        db.session.execute(
+            pg_insert(ChangeCounter)
+            .values(id=COUNTER_ID, value=0)
+            .on_conflict_do_nothing(index_elements=[ChangeCounter.id])
+        )
+        db.session.execute(lock)
 
 
 def push_ops(actor: User, device_id: str, ops: list[Any]) -> list[dict[str, Any]]:
@@ -100,7 +106,8 @@ def push_ops(actor: User, device_id: str, ops: list[Any]) -> list[dict[str, Any]
         try:
             begin_serialized_write()
             scope = compute_scope(actor)
-            results = [apply_op(actor, scope, device_id, raw) for raw in ops]
+            logged = logged_ops(ops)
+            results = [apply_op(actor, scope, device_id, raw, logged) for raw in ops]
             db.session.commit()
             return results
         except OperationalError:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gzip
+import json
 import uuid
 
-from flask import jsonify, request, url_for
+from flask import Response, jsonify, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import inspect
@@ -15,7 +17,14 @@ from webapp.models.records import Attachment
 from webapp.ops import Invalid
 from webapp.rounds import photos
 from webapp.sync import bp
-from webapp.sync.guard import api_view
+from webapp.sync.cursor import BadCursor
+from webapp.sync.guard import api_error, api_view
+from webapp.sync.openapi import openapi_document
+from webapp.sync.pull import DEFAULT_LIMIT, MAX_LIMIT, pull_changes
+from webapp.sync.push import PushRefused, push_ops, read_push_body
+from webapp.sync.services import me_payload
+
+GZIP_LEVEL = 6
 
 
 def _attachment_json(attachment: Attachment) -> dict:
@@ -65,3 +74,67 @@ def put_attachment(attachment_id: uuid.UUID):
     if created:
         return jsonify(body), 201, {"Location": body["url"]}
     return jsonify(body), 200
+
+
+@bp.post("/sync/push")
+@api_view
+def push():
+    """Apply a batch of ops; one result per op, in order, sent only after the commit."""
+    try:
+        device_id, ops = read_push_body(request)
+        results = push_ops(current_user, device_id, ops)
+    except PushRefused as refused:
+        response, status = api_error(refused.status, refused.code, refused.message)
+        if status == 503:
+            response.headers["Retry-After"] = "2"
+        return response, status
+    return jsonify(results=results)
+
+
+@bp.get("/sync/pull")
+@api_view
+def pull():
+    """One page of everything in scope (empty cursor) or of what changed since the cursor."""
+    raw_limit = request.args.get("limit", "").strip()
+    if raw_limit and not raw_limit.isdigit():
+        return api_error(400, "bad_request", _("limit must be a whole number."))
+    limit = min(max(int(raw_limit or DEFAULT_LIMIT), 1), MAX_LIMIT)
+    try:
+        body = pull_changes(current_user, request.args.get("cursor", ""), limit)
+    except BadCursor:
+        return api_error(
+            400,
+            "bad_cursor",
+            _("This sync position is no longer valid. The app will download your grids again."),
+        )
+    return _json_response(body, compress=True)
+
+
+@bp.get("/me")
+@api_view
+def me():
+    return jsonify(me_payload(current_user))
+
+
+@bp.get("/openapi.json")
+@api_view
+def openapi():
+    return jsonify(openapi_document())
+
+
+def _json_response(body: dict, *, compress: bool = False) -> Response:
+    data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    response = Response(data, mimetype="application/json")
+    if compress:
+        response.vary.add("Accept-Encoding")
+        if request.accept_encodings["gzip"] > 0:
+            response.set_data(gzip.compress(data, compresslevel=GZIP_LEVEL))
+            response.headers["Content-Encoding"] = "gzip"
+    return response
+
+
+@bp.after_request
+def _never_cache(response: Response) -> Response:
+    # Personal data: no shared cache, and the service worker does not keep API answers.
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response

@@ -1,0 +1,213 @@
+"""Notice attachments (DESIGN.md §6, §7): images and PDFs, checked before they are kept.
+
+Images go through the same checks and re-encoding as field photos (webapp.rounds.photos): size,
+magic bytes, pixel count, then a clean JPEG without EXIF, GPS or comments. PDFs cannot be
+re-encoded here, so they are held to their magic bytes (`%PDF-`) and the size cap. Files get
+random names under UPLOAD_FOLDER/notices (in the instance folder by default), never in static/.
+Who may fetch them is the views' business: staff in scope always, the public only while the
+notice is published and visible.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import secrets
+import tempfile
+import unicodedata
+from pathlib import Path
+
+from flask import abort, current_app, send_file
+from flask_babel import gettext as _
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+from werkzeug.datastructures import FileStorage
+
+from webapp.extensions import db
+from webapp.models import Notice, NoticeAttachment, NoticeFileKind, User
+from webapp.ops import Invalid
+from webapp.rounds import photos
+
+DEFAULT_MAX_NOTICE_FILE_BYTES = 10 * 1024 * 1024
+MAX_FILES_PER_NOTICE = 12
+PDF_MAGIC = b"%PDF-"
+PDF_CONTENT_TYPE = "application/pdf"
+STORAGE_NAME = re.compile(r"^[0-9a-f]{32}\.(jpg|pdf)$")
+FILE_NAME_LENGTH = 120
+
+_NEW_FILES_KEY = "gridrounds.new_notice_files"
+_DOOMED_FILES_KEY = "gridrounds.doomed_notice_files"
+
+
+def max_file_bytes() -> int:
+    return int(current_app.config.get("MAX_NOTICE_FILE_BYTES", DEFAULT_MAX_NOTICE_FILE_BYTES))
+
+
+def notice_folder() -> Path:
+    return Path(current_app.config["UPLOAD_FOLDER"]) / "notices"
+
+
+def file_path(attachment: NoticeAttachment) -> Path:
+    """A path built from a database value must never leave the folder: check the name."""
+    if not STORAGE_NAME.match(attachment.storage_name):
+        raise ValueError(f"unexpected storage name for notice file {attachment.id}")
+    return notice_folder() / attachment.storage_name
+
+
+def clean_file_name(name: str) -> str:
+    """The name as shown to readers: no folders, no control characters, not too long."""
+    name = unicodedata.normalize("NFC", name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(char for char in name if unicodedata.category(char)[0] != "C").strip()
+    if len(name) > FILE_NAME_LENGTH:
+        stem, dot, suffix = name.rpartition(".")
+        keep = FILE_NAME_LENGTH - len(suffix) - 1
+        if dot and 0 < len(suffix) <= 8:
+            name = f"{stem[:keep]}.{suffix}"
+        else:
+            name = name[:FILE_NAME_LENGTH]
+    return name or _("attachment")
+
+
+def store_notice_files(
+    actor: User, notice: Notice, uploads: list[FileStorage], already: int
+) -> list[NoticeAttachment]:
+    """Keep the chosen files of a form (empty parts skipped). Raises Invalid({"attachments"}).
+    The caller commits; files of a transaction that does not commit are removed again."""
+    kept: list[NoticeAttachment] = []
+    chosen = [upload for upload in uploads if upload is not None and upload.filename]
+    if already + len(chosen) > MAX_FILES_PER_NOTICE:
+        raise Invalid({"attachments": _("At most %(n)d files per notice.", n=MAX_FILES_PER_NOTICE)})
+    for position, upload in enumerate(chosen, start=already):
+        # One byte past the cap: enough to know it is too big without reading any more.
+        data = upload.stream.read(max_file_bytes() + 1)
+        kept.append(
+            store_notice_file(actor, notice, data, upload.filename, upload.mimetype, position)
+        )
+    return kept
+
+
+def store_notice_file(
+    actor: User, notice: Notice, data: bytes, file_name: str, content_type: str, position: int = 0
+) -> NoticeAttachment:
+    name = clean_file_name(file_name)
+    limit = max_file_bytes()
+    if not data:
+        raise Invalid({"attachments": _("The file %(name)s is empty.", name=name)})
+    if len(data) > limit:
+        raise Invalid(
+            {
+                "attachments": _(
+                    "The file %(name)s is larger than %(mb)d MB.",
+                    name=name,
+                    mb=max(1, limit // (1024 * 1024)),
+                )
+            }
+        )
+    if data.startswith(PDF_MAGIC):
+        kind, suffix, stored_type = NoticeFileKind.PDF, "pdf", PDF_CONTENT_TYPE
+        stored, width, height = data, None, None
+    elif photos._sniff_format(data) is not None:
+        kind, suffix, stored_type = NoticeFileKind.IMAGE, "jpg", photos.STORED_CONTENT_TYPE
+        stored, width, height = _clean_image(data, content_type, name)
+    else:
+        raise Invalid(
+            {"attachments": _("%(name)s is not a PDF, JPEG, PNG or WebP file.", name=name)}
+        )
+    if kind == NoticeFileKind.IMAGE and name.lower().endswith((".png", ".webp", ".jpeg")):
+        name = name.rsplit(".", 1)[0] + ".jpg"  # what is served is a JPEG now
+    attachment = NoticeAttachment(
+        notice_id=notice.id,
+        kind=kind,
+        file_name=name,
+        content_type=stored_type,
+        byte_size=len(stored),
+        width=width,
+        height=height,
+        position=position,
+        storage_name=_write_file(stored, suffix),
+        sha256=hashlib.sha256(stored).hexdigest(),
+        uploader_id=actor.id,
+    )
+    db.session.add(attachment)
+    return attachment
+
+
+def _clean_image(data: bytes, content_type: str, name: str) -> tuple[bytes, int, int]:
+    """The photo pipeline's checks and re-encoding; its messages name the file instead."""
+    declared = content_type if content_type in photos.ALLOWED_CONTENT_TYPES else "image/jpeg"
+    try:
+        image = photos._decode_checked(data, declared)
+        return photos._reencode(image)
+    except Invalid as error:
+        message = next(iter(error.errors.values()), "")
+        raise Invalid({"attachments": f"{name}：{message}"}) from None
+
+
+def send_notice_file(attachment: NoticeAttachment, cache_control: str):
+    """The file as stored, named as uploaded; PDFs are shown by the browser's own viewer."""
+    path = file_path(attachment)
+    if not path.is_file():
+        abort(404)
+    response = send_file(
+        path,
+        mimetype=attachment.content_type,
+        etag=attachment.sha256,
+        download_name=attachment.file_name,
+        as_attachment=False,
+        conditional=True,
+    )
+    response.headers["Cache-Control"] = cache_control
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    if attachment.kind == "pdf":
+        # The browser's own PDF viewer shows it; nothing in the file may run scripts or reach out.
+        response.headers["Content-Security-Policy"] = (
+            "default-src 'none'; object-src 'self'; frame-ancestors 'none'"
+        )
+    return response
+
+
+def delete_files_after_commit(attachments: list[NoticeAttachment]) -> None:
+    """Remove the files once the rows' deletion has committed (not before: a rollback would
+    leave rows pointing at nothing)."""
+    doomed = db.session.info.setdefault(_DOOMED_FILES_KEY, [])
+    for attachment in attachments:
+        doomed.append(file_path(attachment))
+        db.session.delete(attachment)
+
+
+def _write_file(data: bytes, suffix: str) -> str:
+    folder = notice_folder()
+    folder.mkdir(parents=True, exist_ok=True)
+    storage_name = f"{secrets.token_hex(16)}.{suffix}"
+    final_path = folder / storage_name
+    handle, temp_name = tempfile.mkstemp(dir=folder, prefix=".upload-", suffix=".part")
+    try:
+        with os.fdopen(handle, "wb") as temp_file:
+            temp_file.write(data)
+            temp_file.flush()
+            os.fsync(temp_file.fileno())
+        os.replace(temp_name, final_path)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+    db.session.info.setdefault(_NEW_FILES_KEY, []).append(final_path)
+    return storage_name
+
+
+# A file is written before its row commits, and deleted only after its row's deletion commits;
+# whatever the transaction's outcome, no row points at a missing file and no file is orphaned.
+@event.listens_for(Session, "after_commit")
+def _settle_committed_files(session: Session) -> None:
+    session.info.pop(_NEW_FILES_KEY, None)
+    for path in session.info.pop(_DOOMED_FILES_KEY, []):
+        path.unlink(missing_ok=True)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _remove_uncommitted_files(session: Session, transaction) -> None:
+    if transaction.parent is not None:
+        return
+    for path in session.info.pop(_NEW_FILES_KEY, []):
+        path.unlink(missing_ok=True)
+    session.info.pop(_DOOMED_FILES_KEY, None)

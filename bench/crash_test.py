@@ -264,18 +264,21 @@ def push_all(
 
 
 def killer(server: Server, stop: threading.Event, stats: Stats, low: float, high: float) -> None:
-    # The interval runs from when the server answers again, so a slow boot on a busy machine
-    # does not turn the run into kills of a server that never got to serve.
+    """Kill every `low`–`high` s after the last restart; but a server still booting then (a busy
+    machine) is first let up and made to serve a moment, so that every kill can land mid-request
+    rather than the run degrading into killing a server that never serves."""
     while not stop.wait(random.uniform(low, high)):
-        server.kill()
-        stats.kills += 1
-        server.start()
-        stats.restarts += 1
         try:
             server.wait_until_up(timeout=60, stop=stop)
         except RuntimeError:
             stats.failures.append("the server did not come back within 60 s")
             return
+        if stop.wait(random.uniform(0.2, 1.0)):
+            return
+        server.kill()
+        stats.kills += 1
+        server.start()
+        stats.restarts += 1
 
 
 def verify(ops: list[dict], answers: dict[str, dict], stats: Stats) -> dict:

@@ -165,6 +165,7 @@
             if (response.status >= 500 || response.status === 429 || response.status === 408) {
               return fail(item, error).then(function () { return "skip"; });
             }
+            photo.refused = true; // "edit and resubmit" leaves this one out
             return patch(item, { state: "rejected", error: error }).then(function () { return "skip"; });
           });
         }, function () {

@@ -181,7 +181,7 @@
     const old = replaced ? await OB.get(replaced) : null;
     if (old) { // photos of the returned record that never reached the server come along
       const kept = payload.photo_ids || [];
-      item.photos = (old.photos || []).filter((p) => !p.uploaded && kept.indexOf(p.id) >= 0).concat(item.photos);
+      item.photos = (old.photos || []).filter((p) => !p.uploaded && !p.refused && kept.indexOf(p.id) >= 0).concat(item.photos);
     }
     if (item.photos.length) {
       const ids = payload.photo_ids || [];
@@ -571,7 +571,8 @@
       fieldNamed(form, "party_name").forEach((field, i) => { field.value = parties[i] ? parties[i].name : ""; });
       fieldNamed(form, "party_role").forEach((field, i) => { if (parties[i]) field.value = parties[i].role; });
       fieldNamed(form, "photo_ids").forEach((field) => field.remove());
-      (payload.photo_ids || []).forEach((id) => {
+      const refused = (item.photos || []).filter((p) => p.refused).map((p) => p.id);
+      (payload.photo_ids || []).filter((id) => refused.indexOf(id) < 0).forEach((id) => {
         const hidden = el("input");
         hidden.type = "hidden";
         hidden.name = "photo_ids";

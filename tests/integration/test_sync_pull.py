@@ -116,6 +116,19 @@ def test_a_snapshot_sends_parents_before_children(api, world):
     assert order.index("household") < order.index("resident")
 
 
+def test_community_staff_pull_every_grid_of_their_community(app, world):
+    store = fresh_snapshot(app, "staff_c1")
+    grids = {key[1] for key in store if key[0] == "grid"}
+    assert grids == {world.grids["G1"].id, world.grids["G2"].id}
+
+
+def test_an_admin_pulls_every_grid(app, world):
+    f.gen_user("root", "admin")
+    db.session.commit()
+    store = fresh_snapshot(app, "root")
+    assert {key[1] for key in store if key[0] == "grid"} == {g.id for g in world.grids.values()}
+
+
 def test_residents_come_masked_with_age_and_care_flags(api, world):
     changes, _ = api.pull_all()
     resident = world.residents["G1"][0]

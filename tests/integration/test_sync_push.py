@@ -80,6 +80,14 @@ def test_the_server_keeps_client_time_as_told_and_records_its_own_received_at(ap
     assert logged.received_at is not None
 
 
+def test_a_client_time_without_an_offset_is_read_as_china_time(api, world):
+    op = visit_op(world.households["G1"][0])
+    op["client_time"] = "2026-11-20T08:00:00"
+    api.results([op])
+    visit = fresh(Visit, uuid.UUID(op["record_id"]))
+    assert visit.client_time.isoformat() == "2026-11-20T00:00:00+00:00"
+
+
 def test_the_same_op_pushed_ten_times_makes_one_record_and_the_same_result(api, world):
     op = visit_op(world.households["G1"][0])
     results = [api.results([op])[0] for _ in range(10)]

@@ -339,6 +339,8 @@ def apply_op(
     raw_record_id = raw.get("record_id") if isinstance(raw, dict) else None
     if not isinstance(raw_op_id, str | None):
         raw_op_id = str(raw_op_id)
+    if isinstance(raw_record_id, bool) or not isinstance(raw_record_id, str | int | None):
+        raw_record_id = None  # echoed as sent, when it is something an id can be
     try:
         op = parse_op(raw, device_id)
     except (MalformedOp, UnknownType) as error:

@@ -16,6 +16,8 @@ ROLE_HOME_LABELS = {
     "community_staff": _l("Community overview"),
     "street_staff": _l("Triage board"),
     "admin": _l("Org tree"),
+    "triage": _l("Cases"),
+    "notices": _l("Notices"),
 }
 
 CARE_FLAG_LABELS = {

@@ -9,6 +9,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from PIL import Image
 from playwright.sync_api import expect
 from sqlalchemy import func, select, update
 
@@ -26,6 +27,7 @@ from webapp.models import (
     User,
     Visit,
 )
+from webapp.models.records import Attachment
 
 PUSH = "**/api/v1/sync/push"
 MODELS = {
@@ -128,10 +130,12 @@ def open_household(page, resident: Resident) -> str:
     return page.url
 
 
-def log_visit(page, household_url: str, notes: str = "入户了解近况") -> None:
+def log_visit(page, household_url: str, notes: str = "入户了解近况", photo=None) -> None:
     page.get_by_role("link", name="记录走访", exact=True).click()
     page.get_by_text("日常走访").click()
     page.fill("#notes", notes)
+    if photo:
+        page.set_input_files("#photos", str(photo))
     page.get_by_role("button", name="保存").click()
     page.wait_for_url(household_url)
 
@@ -164,7 +168,9 @@ def visit_pages_online(page, household_url: str, kinds=("visit",)) -> None:
 # --- the field day ------------------------------------------------------------------------------
 
 
-def test_records_made_offline_wait_and_each_lands_once_when_back_online(phone, e2e_db, screenshot):
+def test_records_made_offline_wait_and_each_lands_once_when_back_online(
+    phone, e2e_db, screenshot, tmp_path
+):
     page = phone
     start_controlled(page)
     page.get_by_role("button", name="下载网格离线数据").click()
@@ -178,7 +184,9 @@ def test_records_made_offline_wait_and_each_lands_once_when_back_online(phone, e
     page.context.set_offline(True)
     household_url = open_household(page, resident)  # every page from the downloaded copy
 
-    log_visit(page, household_url)
+    photo = tmp_path / "doorway.jpg"
+    Image.new("RGB", (640, 480), (90, 120, 160)).save(photo, "JPEG")
+    log_visit(page, household_url, photo=photo)  # the photo waits in IndexedDB as a Blob
     expect(page.locator(".flashes")).to_contain_text(SAVED_OFFLINE)
     expect(counter(page)).to_have_text("1 条待同步")
     log_dispute(page, household_url)
@@ -206,6 +214,9 @@ def test_records_made_offline_wait_and_each_lands_once_when_back_online(phone, e
     expect(page.locator("[data-outbox-empty]")).to_be_visible()
     assert outbox(page) == []
     assert_each_stored_once(e2e_db, items)
+    visit_id = next(uuid.UUID(i["record_id"]) for i in items if i["type"] == "visit.create")
+    (photo_id,) = e2e_db.get(Visit, visit_id).photo_ids
+    assert e2e_db.get(Attachment, uuid.UUID(photo_id)).grid_id == resident.grid_id
     assert_clean(page)
 
 
@@ -400,6 +411,7 @@ def test_a_returned_record_is_fixed_and_resubmitted_without_blocking_the_others(
     page.wait_for_url(f"{household_url}/new/visit")
     expect(page.locator(".notice")).to_contain_text("正在修改被退回的记录")
     assert page.input_value("#notes") == "时间填错的走访"
+    screenshot(page, "offline-resubmit-form-360x740")
     page.fill("#visited_at", datetime.now().strftime("%Y-%m-%dT%H:%M"))
     page.get_by_role("button", name="保存").click()
     page.wait_for_url(household_url)

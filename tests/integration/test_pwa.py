@@ -114,3 +114,14 @@ def test_offline_urls_are_for_grid_workers_only(client, login_as, gen_user, gen_
     db.session.commit()
     login_as("cs-download")
     assert client.get("/pwa/offline-urls").status_code == 403
+
+
+def test_pages_carry_the_words_of_the_outbox_as_a_json_data_block(client):
+    page = client.get("/login").get_data(as_text=True)
+    block = re.search(
+        r'<script type="application/json" id="gridrounds-strings">(.*?)</script>', page, re.S
+    )
+    strings = json.loads(block.group(1))
+    assert strings["count"] == "{n} 条待同步"
+    assert strings["saved_offline"] == "已保存到本机，联网后自动同步"
+    assert strings["op_visit_create"] == "入户走访"

@@ -23,7 +23,24 @@ def home_url_for(user: User) -> str:
     return url_for("web.no_role")
 
 
-def nav_links(user: User) -> list[tuple[Role, str]]:
-    """One link per role home the user holds, for the header's role switcher."""
+# Besides its home, what each role reaches from the header.
+ROLE_EXTRA_LINKS: dict[Role, list[tuple[str, str]]] = {
+    Role.STREET_STAFF: [("notices", "notices.notice_list")],
+    Role.COMMUNITY_STAFF: [("triage", "cases.triage"), ("notices", "notices.notice_list")],
+}
+
+
+def nav_links(user: User) -> list[tuple[str, str]]:
+    """(label code, url) for the header: each role's home, then its other workspaces, once."""
     held = user.roles()
-    return [(role, url_for(endpoint)) for role, endpoint in ROLE_HOMES if role in held]
+    links: list[tuple[str, str]] = []
+    for role, endpoint in ROLE_HOMES:
+        if role in held:
+            links.append((role.value, url_for(endpoint)))
+    for role, _home in ROLE_HOMES:
+        if role in held:
+            links.extend(
+                (label, url_for(endpoint)) for label, endpoint in ROLE_EXTRA_LINKS.get(role, [])
+            )
+    seen: set[str] = set()
+    return [(label, href) for label, href in links if not (href in seen or seen.add(href))]

@@ -17,7 +17,13 @@ from flask import Flask, current_app, url_for
 # vendoring script reads.
 NOT_PRECACHED = ("js/sw.js", "vendor/vendor.lock.json", "vendor/licenses/")
 # Templates whose output is precached (the offline page); a change to them is a new version too.
-SHELL_TEMPLATES = ("base.html", "pwa/offline.html", "pwa/_head.html", "pwa/_status.html")
+SHELL_TEMPLATES = (
+    "base.html",
+    "pwa/offline.html",
+    "pwa/_head.html",
+    "pwa/_status.html",
+    "pwa/_banners.html",
+)
 
 _fingerprint_cache: dict[tuple, str] = {}
 

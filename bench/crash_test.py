@@ -217,6 +217,7 @@ def push_all(
     deadline: float,
     username: str,
     answers: dict[str, dict],
+    pause: float = 0.0,
 ) -> None:
     """Push until every op has an answer, kept in `answers` by op_id. Raises TimeoutError."""
     pending = list(ops)
@@ -224,6 +225,7 @@ def push_all(
         if time.monotonic() > deadline:
             raise TimeoutError
         batch = pending[:batch_size]
+        time.sleep(pause)
         stats.batches_sent += 1
         try:
             response = session.post(
@@ -319,6 +321,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--ops", type=int, default=5000)
     parser.add_argument("--batch", type=int, default=50)
+    parser.add_argument(
+        "--pause", type=float, default=0.0, help="seconds between batches (a phone flushing slowly)"
+    )
     parser.add_argument("--kill-min", type=float, default=2.0, help="seconds between kills, min")
     parser.add_argument("--kill-max", type=float, default=4.0, help="seconds between kills, max")
     parser.add_argument("--time-limit", type=float, default=600, help="give up (exit 2) after")
@@ -370,6 +375,7 @@ def main(argv: list[str] | None = None) -> int:
             time.monotonic() + args.time_limit,
             args.user,
             answers,
+            args.pause,
         )
     except TimeoutError:
         stats.failures.append(f"gave up after {args.time_limit:.0f} s")

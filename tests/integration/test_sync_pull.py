@@ -472,6 +472,35 @@ def test_published_notices_of_the_street_are_sent_and_withdrawn_ones_deleted(api
     ]
 
 
+def test_a_scheduled_notice_reaches_the_phone_once_its_time_comes(api, world):
+    street_id = world.grids["G1"].community.street_id
+    scheduled = Notice(
+        street_id=street_id,
+        title="下周停电",
+        body="周一 9:00-12:00",
+        category="notice",
+        status="published",
+        publish_at=clock.now() + timedelta(hours=2),
+        author_id=world.users["staff_c1"].id,
+    )
+    db.session.add(scheduled)
+    bump(scheduled)
+    db.session.commit()
+    phone = Phone(api)
+    phone.sync()
+    assert scheduled.id not in phone.ids("notice")
+    phone.sync()
+    assert scheduled.id not in phone.ids("notice")
+
+    clock.travel_to(clock.now() + timedelta(hours=3))
+    db.session.commit()
+    changes = phone.sync()
+    assert ("notice", scheduled.id, False) in [
+        (c["entity"], c["id"], c["deleted"]) for c in changes
+    ]
+    assert scheduled.id in phone.ids("notice")
+
+
 # --- cursors ------------------------------------------------------------------------------------
 
 

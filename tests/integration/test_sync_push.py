@@ -353,11 +353,75 @@ def test_a_case_action_that_no_longer_applies_is_a_conflict_with_the_case(api, w
     assert late["current"]["level"] == "street"
 
 
-def test_case_actions_are_not_supported_without_the_cases_package(api, world, monkeypatch):
-    monkeypatch.setattr(dispatch, "CASE_ACTIONS_MODULE", "webapp.cases.not_built_yet")
-    op = new_op("case.action", {"case_id": str(uuid.uuid4()), "action": "note"})
-    [result] = api.results([op])
-    assert (result["status"], result["error"]["code"]) == ("rejected", "not_supported")
+def hazard_op(world, **payload):
+    building_id = world.households["G1"][0].building_id
+    return new_op(
+        "hazard.create",
+        {
+            "building_id": building_id,
+            "category": "fire",
+            "severity": "high",
+            "description": "楼道堆放杂物",
+            **payload,
+        },
+    )
+
+
+def test_a_record_that_opens_a_case_says_so_in_its_result(api, world):
+    [result] = api.results([hazard_op(world)])
+    assert result["status"] == "applied"
+    case = fresh(Case, uuid.UUID(result["case"]["id"]))
+    assert result["case"]["number"] == case.number
+    [settled] = api.results([hazard_op(world, fixed_on_site=True)])
+    assert "case" not in settled
+
+
+def test_a_retried_record_reports_the_same_case(api, world):
+    op = hazard_op(world)
+    [first] = api.results([op])
+    [again] = api.results([op])
+    assert again["status"] == "duplicate"
+    assert again["case"] == first["case"]
+
+
+def test_a_case_action_from_the_outbox_is_applied(api, world):
+    [opened] = api.results([hazard_op(world)])
+    case_id = opened["case"]["id"]
+    [noted] = api.results(
+        [new_op("case.action", {"case_id": case_id, "action": "note", "notes": "已上门劝导"})]
+    )
+    assert noted["status"] == "applied"
+    assert noted["case"]["status"] == "open"
+    [escalated] = api.results(
+        [new_op("case.action", {"case_id": case_id, "action": "request_escalation"})]
+    )
+    assert (escalated["status"], escalated["case"]["level"]) == ("applied", "community")
+
+
+def test_a_follow_up_arriving_after_the_case_closed_is_a_conflict(api, world):
+    [opened] = api.results([hazard_op(world)])
+    case = fresh(Case, uuid.UUID(opened["case"]["id"]))
+    case.status = "closed"
+    db.session.commit()
+    [late] = api.results(
+        [
+            new_op(
+                "case.action",
+                {"case_id": str(case.id), "action": "follow_up", "satisfaction": "satisfied"},
+            )
+        ]
+    )
+    assert late["status"] == "conflict"
+    assert late["current"]["status"] == "closed"
+    assert late["current"]["id"] == str(case.id)
+
+
+def test_a_staff_action_from_a_worker_is_rejected(api, world):
+    [opened] = api.results([hazard_op(world)])
+    [refused] = api.results(
+        [new_op("case.action", {"case_id": opened["case"]["id"], "action": "accept"})]
+    )
+    assert refused["status"] == "rejected"
 
 
 # --- the request as a whole -----------------------------------------------------------------------

@@ -35,8 +35,12 @@ class Cursor:
     # new intervals refresh them.
     day: str
     intervals: str
+    # Scheduled notices become visible at their publish_at with no write to mark it: this is
+    # the time up to which they have been looked for.
+    notices_at: str = ""
     # "x": deleting grids that left the scope; "a": snapshot of grids that joined it (a first pull
-    # is one of these); "s": the change stream; "c": care task refresh.
+    # is one of these); "s": the change stream; "n": notices whose publish_at came; "c": care
+    # task refresh.
     phase: str = "s"
     # Position inside the x/a/c phase: [entity index, last id sent]; None: at its start.
     key: list[Any] | None = None
@@ -56,13 +60,14 @@ _FIELDS = {
     "g": "grids",
     "d": "day",
     "i": "intervals",
+    "n": "notices_at",
     "p": "phase",
     "k": "key",
     "sk": "seq_key",
     "ag": "add_grids",
     "dg": "drop_grids",
 }
-_PHASES = ("x", "a", "s", "c")
+_PHASES = ("x", "a", "s", "n", "c")
 
 
 def _serializer() -> URLSafeSerializer:
@@ -94,6 +99,7 @@ def decode_cursor(token: str, user_id: int) -> Cursor:
             grids=payload["g"],
             day=str(payload["d"]),
             intervals=str(payload["i"]),
+            notices_at=str(payload.get("n", "")),
             phase=str(payload.get("p", "s")),
             key=payload.get("k"),
             seq_key=payload.get("sk"),

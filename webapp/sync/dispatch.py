@@ -10,7 +10,6 @@ if the same op arrives twice at once.
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
 import uuid
 from collections.abc import Callable
@@ -23,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from webapp.auth.scope import Scope
+from webapp.cases import actions as case_actions
 from webapp.extensions import db
 from webapp.i18n import SHANGHAI
 from webapp.models import (
@@ -48,7 +48,6 @@ STATUSES = (APPLIED, DUPLICATE, CONFLICT, REJECTED, QUARANTINED)
 
 CREATE_TYPES = ("visit.create", "dispute.create", "elderly_check.create", "hazard.create")
 UPDATE_TYPES = ("household.update", "resident.update")
-CASE_ACTIONS_MODULE = "webapp.cases.actions"
 MAX_RECORD_ID_LENGTH = 64
 
 
@@ -60,10 +59,6 @@ class MalformedOp(DomainError):
 
 class UnknownType(DomainError):
     code = "unknown_type"
-
-
-class NotSupported(DomainError):
-    code = "not_supported"
 
 
 def canonical_sha256(body: Any) -> str:
@@ -166,31 +161,32 @@ def parse_op(raw: Any, device_id: str) -> Op:
 # --- what each type does ------------------------------------------------------------------------
 
 
-def _create_record(actor: User, op: Op) -> int:
-    records.create_record(actor, op)
-    return 1  # records are immutable: they stay at their first version
+# A handler returns the version to report and any extra result fields.
+Outcome = tuple[int | None, dict[str, Any]]
 
 
-def _update_household(actor: User, op: Op) -> int:
-    return profiles.update_household(actor, op).version
+def _create_record(actor: User, op: Op) -> Outcome:
+    _record, case = records.create_record(actor, op)
+    # The phone tells the worker at once that a case was opened, with its number: the result
+    # is logged, so a retried op gets the same news.
+    opened = {"case": {"id": str(case.id), "number": case.number}} if case is not None else {}
+    return 1, opened  # records are immutable: they stay at their first version
 
 
-def _update_resident(actor: User, op: Op) -> int:
-    return profiles.update_resident(actor, op).version
+def _update_household(actor: User, op: Op) -> Outcome:
+    return profiles.update_household(actor, op).version, {}
 
 
-def _case_action(actor: User, op: Op) -> int | None:
-    try:
-        actions = importlib.import_module(CASE_ACTIONS_MODULE)
-    except ModuleNotFoundError as error:
-        if error.name != CASE_ACTIONS_MODULE:
-            raise
-        raise NotSupported(_("Case actions cannot be sent from the app yet.")) from None
-    outcome = actions.apply_case_action(actor, op)
-    return getattr(outcome, "version", None)
+def _update_resident(actor: User, op: Op) -> Outcome:
+    return profiles.update_resident(actor, op).version, {}
 
 
-HANDLERS: dict[str, Callable[[User, Op], int | None]] = {
+def _case_action(actor: User, op: Op) -> Outcome:
+    case = case_actions.apply_case_action(actor, op)
+    return case.version, {"case": {"id": str(case.id), "status": case.status, "level": case.level}}
+
+
+HANDLERS: dict[str, Callable[[User, Op], Outcome]] = {
     **{op_type: _create_record for op_type in CREATE_TYPES},
     "household.update": _update_household,
     "resident.update": _update_resident,
@@ -356,8 +352,8 @@ def apply_op(
             return _answer_again(stored, actor, body_sha256, raw_record_id)
         savepoint = db.session.begin_nested()
         try:
-            version = HANDLERS[op.type](actor, op)
-            result = sync_result(op.op_id, APPLIED, raw_record_id, version=version)
+            version, extra = HANDLERS[op.type](actor, op)
+            result = {**sync_result(op.op_id, APPLIED, raw_record_id, version=version), **extra}
             entry = _log(op, actor, raw, body_sha256, result)
             savepoint.commit()
             if logged is not None:

@@ -411,7 +411,11 @@ def _open_or_recently_closed(clock: Clock) -> list[Any]:
 
 
 def _published(clock: Clock) -> list[Any]:
-    return [Notice.status == NoticeStatus.PUBLISHED]
+    """Visible now: published, and not scheduled for later."""
+    return [
+        Notice.status == NoticeStatus.PUBLISHED,
+        (Notice.publish_at.is_(None)) | (Notice.publish_at <= clock.now),
+    ]
 
 
 SOURCES: dict[str, Source] = {

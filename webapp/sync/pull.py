@@ -10,6 +10,8 @@ A pull walks up to four phases, each resumable from the cursor at any row:
   Tombstone rows. Each pull reads the counter first and reads no row above it: writers take
   sequence numbers under a lock held until commit (webapp/changes.py), so everything at or below
   the counter has committed, and a row committing later gets a higher number and comes next time.
+- `n` notices coming due: a scheduled notice becomes visible at its publish_at with no write to
+  mark it, so each pull sends the published notices whose publish_at passed since the last one.
 - `c` care refresh: due care tasks depend on the date and the interval settings, not only on rows,
   so a new day (or new intervals) re-sends them. Between refreshes, the stream sends the care task
   of every resident whose resident row, household row or elderly check changed.
@@ -24,6 +26,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, or_, select
@@ -70,6 +73,7 @@ from webapp.sync.entities import (
     care_task_data,
     deleted,
     entity_id_from_text,
+    iso,
 )
 
 DEFAULT_LIMIT = 500
@@ -141,6 +145,7 @@ def pull_changes(user: User, token: str, limit: int) -> dict[str, Any]:
             grids=pull.held,
             day=pull.clock.today.isoformat(),
             intervals=pull.intervals_tag,
+            notices_at=iso(pull.clock.now),
             phase="a",
             add_grids=pull.held,
         )
@@ -156,7 +161,9 @@ def pull_changes(user: User, token: str, limit: int) -> dict[str, Any]:
             cursor = cursor.but(phase="a", key=None, drop_grids=[])
         elif phase == "a":
             cursor = cursor.but(phase="s", key=None, add_grids=[])
-        elif phase == "s" and _care_is_stale(cursor, pull):
+        elif phase == "s" and cursor.notices_at < iso(pull.clock.now):
+            cursor = cursor.but(phase="n", key=[iso(pull.clock.now), None])
+        elif phase in ("s", "n") and _care_is_stale(cursor, pull):
             cursor = cursor.but(phase="c", key=None)
         else:
             cursor = cursor.but(
@@ -316,6 +323,28 @@ def _add_phase(cursor: Cursor, pull: Pull) -> tuple[Cursor, bool]:
         return source.serialize(batch, pull.clock), last_id, len(rows) > room
 
     return _walk(cursor, pull, page_of)
+
+
+# --- phase n: notices coming due ----------------------------------------------------------------
+
+
+def _notice_phase(cursor: Cursor, pull: Pull) -> tuple[Cursor, bool]:
+    until, after = cursor.key
+    source = SOURCES["notice"]
+    query = _live_rows(source, pull, pull.held).where(
+        Notice.status == NoticeStatus.PUBLISHED,
+        Notice.publish_at <= datetime.fromisoformat(until),
+    )
+    if cursor.notices_at:
+        query = query.where(Notice.publish_at > datetime.fromisoformat(cursor.notices_at))
+    if after is not None:
+        query = query.where(Notice.id > after)
+    rows = list(db.session.scalars(query.order_by(Notice.id).limit(pull.room + 1)))
+    batch = rows[: pull.room]
+    pull.changes.extend(source.serialize(batch, pull.clock))
+    if len(rows) > len(batch):
+        return cursor.but(key=[until, batch[-1].id]), False
+    return cursor.but(notices_at=until, key=None), True
 
 
 # --- phase c: care task refresh -----------------------------------------------------------------
@@ -488,11 +517,11 @@ def _stream_changes(taken: list[tuple[_Row, list[int]]], pull: Pull) -> list[dic
     serialized: dict[tuple[str, Any], dict[str, Any]] = {}
     for entity, rows in by_source.items():
         source = SOURCES[entity]
-        live = [row for row in rows if not _withdrawn(row)]
+        live = [row for row in rows if not _hidden(row, pull)]
         for row_change in source.serialize(live, pull.clock):
             serialized[(entity, row_change["id"])] = row_change
         for row in rows:
-            if _withdrawn(row):
+            if _hidden(row, pull):
                 serialized[(entity, row.id)] = deleted(entity, row.id)
 
     care_grids = sorted({item.row.grid_id for item, residents in taken if residents})
@@ -518,9 +547,14 @@ def _stream_changes(taken: list[tuple[_Row, list[int]]], pull: Pull) -> list[dic
     return changes
 
 
-def _withdrawn(row: Any) -> bool:
-    """A notice that is no longer published leaves every phone."""
-    return isinstance(row, Notice) and row.status != NoticeStatus.PUBLISHED
+def _hidden(row: Any, pull: Pull) -> bool:
+    """A notice withdrawn, or scheduled for later, is not on any phone (until the `n` phase
+    finds it come due)."""
+    if not isinstance(row, Notice):
+        return False
+    if row.status != NoticeStatus.PUBLISHED:
+        return True
+    return row.publish_at is not None and row.publish_at > pull.clock.now
 
 
 def _wire_id(entity: str, value: Any) -> Any:
@@ -537,5 +571,6 @@ PHASES: dict[str, Callable[[Cursor, Pull], tuple[Cursor, bool]]] = {
     "x": _drop_phase,
     "a": _add_phase,
     "s": _stream_phase,
+    "n": _notice_phase,
     "c": _care_phase,
 }

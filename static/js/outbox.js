@@ -243,6 +243,26 @@
     });
   }
 
+  // A worker's case action (note, escalation request, 回访): the form's fields are the payload.
+  function caseActionItem(form) {
+    const payload = {};
+    new FormData(form).forEach((value, name) => {
+      if (name !== "csrf_token" && typeof value === "string" && value.trim()) payload[name] = value.trim();
+    });
+    return baseItem(form, {
+      op_id: OB.newUuid(),
+      type: "case.action",
+      record_id: OB.newUuid(),
+      client_time: new Date().toISOString(),
+      payload: payload
+    });
+  }
+
+  function builderFor(form) {
+    if (form.hasAttribute("data-record-form")) return recordItem;
+    return form.getAttribute("data-op-form") === "case.action" ? caseActionItem : profileItem;
+  }
+
   // --- checking and showing errors in the markup the server uses -------------------------------
 
   function clearErrors(form) {
@@ -346,9 +366,10 @@
     if (item.record_url && item.op.type.slice(-7) === ".create") {
       messages[0].link = { href: item.record_url.replace(/0{8}-0{4}-0{4}-0{4}-0{12}/, recordId), text: t("view"), className: "record-link" };
     }
-    const opened = result && result.case;
+    const opened = result && result.case && item.op.type.slice(-7) === ".create";
     if (opened) {
-      messages.push({ kind: "case", text: t("case_opened"), link: { href: opened.url || "/cases/" + opened.id, text: opened.number || t("view") } });
+      const made = result.case;
+      messages.push({ kind: "case", text: t("case_opened"), link: { href: made.url || "/cases/" + made.id, text: made.number || t("view") } });
     }
     return messages;
   }
@@ -378,7 +399,8 @@
 
   async function save(form, build) {
     clearErrors(form);
-    const missing = form.hasAttribute("data-record-form") ? missingFields(form) : {};
+    const checked = form.hasAttribute("data-record-form") || form.getAttribute("data-op-form") === "case.action";
+    const missing = checked ? missingFields(form) : {};
     if (Object.keys(missing).length) return showErrors(form, missing);
     busy(form, true);
     let item;
@@ -672,7 +694,7 @@
         return;
       }
       event.preventDefault();
-      save(form, form.hasAttribute("data-record-form") ? recordItem : profileItem);
+      save(form, builderFor(form));
     }
   });
 

@@ -103,6 +103,8 @@ def case_page(case_id: uuid.UUID, errors: dict | None = None, status: int = 200)
             pending_extension=actions.pending_extension(case),
             errors=errors or {},
             action_labels=CASE_ACTION_LABELS,
+            # What a worker may do offline goes through the phone's outbox (DESIGN.md §5).
+            worker_actions=actions.WORKER_ACTIONS,
         ),
         status,
     )

@@ -15,6 +15,7 @@ from webapp.i18n import local_today
 from webapp.models import Building, Household, Resident, Role
 from webapp.pwa import bp, shell
 from webapp.pwa.strings import client_strings
+from webapp.rounds import care, worklists
 from webapp.rounds import services as rounds
 
 SW_SOURCE = "js/sw.js"
@@ -63,6 +64,7 @@ def offline_urls():
     buildings = db.session.scalars(scoped(Building, scope=scope).order_by(Building.id)).all()
     households = db.session.scalars(scoped(Household, scope=scope).order_by(Household.id)).all()
     today = local_today()
+    intervals = care.care_intervals()
     cared_for = [
         resident
         for resident in db.session.scalars(
@@ -70,8 +72,11 @@ def offline_urls():
             .where(Resident.moved_out.is_(False))
             .order_by(Resident.household_id, Resident.id)
         )
-        if resident.care_flags(today)  # the residents whose row offers "Check on"
+        if care.check_interval(resident, today, intervals) is not None  # "Check on" offered
     ]
+    # The cases waiting on this worker, so a note, an escalation request or a 回访 can be
+    # recorded in a basement too (they go through the outbox like any field write).
+    cases = worklists.waiting_cases(sorted(scope.grid_ids))
     urls = [url_for("rounds.home"), url_for("pwa.outbox"), url_for("pwa.offline")]
     for grid in grids:
         urls.append(url_for("rounds.grid_page", grid_id=grid.id))
@@ -80,6 +85,7 @@ def offline_urls():
     urls += [url_for("rounds.building_page", building_id=b.id) for b in buildings]
     urls += [url_for("rounds.household_page", household_id=h.id) for h in households]
     urls += [url_for("rounds.new_elderly_check", resident_id=r.id) for r in cared_for]
+    urls += [url_for("cases.case_page", case_id=case.id) for case in cases]
     for kind in ("visit", "dispute", "hazard"):
         urls += [
             url_for("rounds.new_household_record", household_id=h.id, kind=kind) for h in households

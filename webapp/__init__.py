@@ -49,6 +49,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from webapp.cases import bp as cases_bp
     from webapp.notices import bp as notices_bp
     from webapp.public import bp as public_bp
+    from webapp.push import bp as push_bp
     from webapp.pwa import bp as pwa_bp
     from webapp.reports import bp as reports_bp
     from webapp.rounds import bp as rounds_bp
@@ -65,9 +66,15 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         alerts_bp,
         notices_bp,
         public_bp,
+        push_bp,
     ):
         app.register_blueprint(blueprint)
     alerts_views.init_app(app)
+
+    from webapp.notify import register_channel
+    from webapp.push.queue import WebPushChannel
+
+    register_channel(WebPushChannel())
 
     from webapp.cli import register_commands
 

@@ -89,6 +89,9 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(clock_cli)
     app.cli.add_command(user_cli)
     app.cli.add_command(sla_cli)
+    from webapp.push.cli import push_cli
+
+    app.cli.add_command(push_cli)
     from webapp.demo.cli import register_demo_commands
 
     register_demo_commands(app)

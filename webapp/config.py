@@ -61,4 +61,8 @@ def load_config(instance_path: str) -> dict:
         # How often the triage board polls for new escalations (htmx `every Ns`).
         "BOARD_REFRESH_SECONDS": int(os.environ.get("BOARD_REFRESH_SECONDS", "30")),
         "UPLOAD_FOLDER": str(Path(instance_path) / "uploads"),
+        # Web Push (DESIGN.md §6): the VAPID contact; the local hours non-urgent alerts wait out.
+        "VAPID_SUBJECT": os.environ.get("VAPID_SUBJECT", "mailto:admin@gridrounds.invalid"),
+        "PUSH_QUIET_START": os.environ.get("PUSH_QUIET_START", "21:00"),
+        "PUSH_QUIET_END": os.environ.get("PUSH_QUIET_END", "07:30"),
     }

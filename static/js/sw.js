@@ -157,3 +157,52 @@ self.addEventListener("sync", function (event) {
     }));
   }
 });
+
+// Web Push (DESIGN.md §6). The payload is JSON {title, body, url, tag} from webapp/push; a push
+// without one still shows something, since browsers penalise a push that shows nothing.
+function pushMessage(event) {
+  var message = {};
+  try {
+    message = event.data ? event.data.json() : {};
+  } catch (error) {
+    message = { body: event.data ? event.data.text() : "" };
+  }
+  return {
+    title: message.title || "网格通",
+    options: {
+      body: message.body || "",
+      tag: message.tag || undefined,
+      data: { url: sameOriginPath(message.url) },
+      icon: "/static/icons/icon-192.png",
+      badge: "/static/icons/icon-192.png"
+    }
+  };
+}
+
+// Only our own pages are opened from a notification, whatever a payload says.
+function sameOriginPath(url) {
+  try {
+    var parsed = new URL(url || "/notifications", self.location.origin);
+    return parsed.origin === self.location.origin ? parsed.pathname + parsed.search + parsed.hash : "/";
+  } catch (error) {
+    return "/";
+  }
+}
+
+self.addEventListener("push", function (event) {
+  var shown = pushMessage(event);
+  event.waitUntil(self.registration.showNotification(shown.title, shown.options));
+});
+
+self.addEventListener("notificationclick", function (event) {
+  event.notification.close();
+  var target = new URL((event.notification.data && event.notification.data.url) || "/", self.location.origin).href;
+  event.waitUntil(self.clients.matchAll({ type: "window", includeUncontrolled: true }).then(function (windows) {
+    for (var i = 0; i < windows.length; i += 1) {
+      if (windows[i].url === target && "focus" in windows[i]) {
+        return windows[i].focus();
+      }
+    }
+    return self.clients.openWindow(target);
+  }));
+});

@@ -6,6 +6,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from tests.e2e.conftest import log_in
@@ -110,7 +111,9 @@ def test_a_hazard_left_alone_reaches_the_street_and_is_closed_after_follow_up(
     box.get_by_text("满意", exact=True).click()
     box.locator("textarea[name=notes]").fill("居民对处理结果满意")
     box.get_by_role("button", name="回访").click()
-    assert "已结案" in worker.locator("dl.facts").inner_text()
+    # The worker's 回访 goes through the phone's outbox, then back to the case page.
+    expect(worker.locator(".flashes")).to_contain_text("已完成：回访")
+    expect(worker.locator("dl.facts")).to_contain_text("已结案")
     screenshot(worker, "case-closed-after-follow-up")
 
 
@@ -133,7 +136,8 @@ def test_the_board_shows_a_new_escalation_without_a_reload(browser, live_server,
     worker.locator(".flash-case a").click()
     worker.locator("details.action-box summary", has_text="申请上报").click()
     worker.locator("details.action-box[open]").get_by_role("button", name="申请上报").click()
-    assert "已上报，待受理" in worker.locator("dl.facts").inner_text()
+    expect(worker.locator(".flashes")).to_contain_text("已完成：申请上报")
+    expect(worker.locator("dl.facts")).to_contain_text("已上报，待受理")
 
     # The clerk's board, untouched, picks it up by itself.
     clerk.locator("li.case-row", has_text="配电箱门损坏").wait_for(timeout=15000)

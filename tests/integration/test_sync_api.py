@@ -11,7 +11,14 @@ import pytest
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
-from tests.integration.sync_api import API, SyncClient, household_update_op, make_world, visit_op
+from tests.integration.sync_api import (
+    API,
+    SyncClient,
+    household_update_op,
+    make_world,
+    new_op,
+    visit_op,
+)
 from webapp.extensions import db
 from webapp.models import Case
 from webapp.sync.openapi import openapi_document
@@ -175,11 +182,16 @@ def test_real_push_answers_match_the_spec(client, login_as, world, gen_case):
         household_update_op(household, 1, occupancy="vacant"),
         household_update_op(household, 1, occupancy="occupied"),
         {"op_id": "nope"},
+        new_op(
+            "hazard.create",
+            {"building_id": household.building_id, "category": "fire", "description": "堆物"},
+        ),
     ]
     ops.append(ops[0])
     response = api.push(ops)
     statuses = {r["status"] for r in response.get_json()["results"]}
     assert statuses == {"applied", "rejected", "conflict", "duplicate"}
+    assert any("case" in r for r in response.get_json()["results"])
     assert_valid(response.get_json(), "/api/v1/sync/push", "post")
     assert_valid(api.push([{}] * 501).get_json(), "/api/v1/sync/push", "post", "413")
 

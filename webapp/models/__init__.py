@@ -9,6 +9,7 @@ from webapp.models.notifications import Notification
 from webapp.models.org import Building, Community, Grid, Street
 from webapp.models.people import EDITABLE_CARE_FLAGS, Household, Occupancy, Resident
 from webapp.models.push import PushSubscription
+from webapp.models.push_queue import PushMessage
 from webapp.models.records import (
     RECORD_MODELS,
     Attachment,
@@ -53,6 +54,7 @@ __all__ = [
     "Occupancy",
     "OpLog",
     "Privacy",
+    "PushMessage",
     "PushSubscription",
     "RECORD_MODELS",
     "RecordKind",

@@ -87,12 +87,13 @@ class PublishRefused(Exception):
 
 def on_notice_published(notice: Notice) -> None:
     """Called after a notice is published or rescheduled, inside the request's transaction
-    (before the commit). The Web Push task fills this in: queue a message to the subscribers of
-    `community:<id>` for each of `public_community_ids(notice)`, not before `notice.publish_at`
-    (a scheduled notice is published ahead of time), keyed by notice id so that a reschedule
-    replaces the pending message. When sending, re-check `is_visible(notice, now)`: a notice may
-    have been withdrawn meanwhile. Never send from here: sending is not in the request path.
-    """
+    (before the commit): queue a Web Push message to the subscribers of `community:<id>` for
+    each of `public_community_ids(notice)`, not before `notice.publish_at`, replacing what a
+    previous schedule left waiting. The sender re-checks `is_visible` (it may be withdrawn
+    meanwhile); nothing is sent from here."""
+    from webapp.push.queue import enqueue_notice
+
+    enqueue_notice(notice, public_community_ids(notice))
 
 
 # --- who may do what --------------------------------------------------------------------------

@@ -1,8 +1,8 @@
 """The OpenAPI 3.1 description of the sync API (DESIGN.md §5), served at /api/v1/openapi.json.
 
-tests/integration/test_sync_openapi.py keeps it true: every /api/v1 route is here with its methods
-and nothing else is (except operations marked `x-planned`), and real answers of push, pull and me
-validate against the response schemas below.
+tests/integration/test_sync_api.py keeps it true: every /api/v1 route is here with its methods
+and nothing else is (except operations marked `x-planned`; none are now), and real answers of
+push, pull and me validate against the response schemas below.
 """
 
 from __future__ import annotations
@@ -244,7 +244,18 @@ SCHEMAS: dict[str, Any] = {
             "version": _nullable(INTEGER),
             "error": _nullable(ERROR_DETAIL),
             "current": _nullable({"type": "object"}),
-        }
+            "case": {
+                **_object(
+                    {"id": UUID, "number": STRING, "status": STRING, "level": STRING},
+                    required=["id"],
+                ),
+                "description": (
+                    "applied or duplicate only: the case a record opened (id, number) or the "
+                    "case an action moved (id, status, level)"
+                ),
+            },
+        },
+        required=["op_id", "status", "record_id", "version", "error", "current"],
     ),
     "PushResponse": _object({"results": {"type": "array", "items": _ref("OpResult")}}),
     "Change": {
@@ -320,7 +331,11 @@ SCHEMAS: dict[str, Any] = {
         },
         required=["endpoint", "keys"],
     ),
-    "PushUnsubscription": _object({"endpoint": {**STRING, "format": "uri"}}),
+    "PushUnsubscription": _object(
+        {"endpoint": {**STRING, "format": "uri"}, "topics": CODES}, required=["endpoint"]
+    ),
+    "PushKey": _object({"public_key": STRING}),
+    "PushTopics": _object({"topics": CODES}),
 }
 
 
@@ -448,25 +463,45 @@ PATHS: dict[str, Any] = {
             operationId="openapi",
         )
     },
+    "/api/v1/push/key": {
+        "get": {
+            "summary": "The server's VAPID public key (applicationServerKey)",
+            "operationId": "pushKey",
+            "security": [],
+            "responses": {
+                "200": {"description": "base64url P-256 point", "content": _json("PushKey")},
+                "503": _error("`flask push keys` has not been run"),
+            },
+        }
+    },
     "/api/v1/push/subscriptions": {
         "post": {
             **_operation(
                 "Subscribe a browser to Web Push topics",
-                {"201": {"description": "subscribed"}, "200": {"description": "updated"}},
+                {
+                    "201": {"description": "subscribed", "content": _json("PushTopics")},
+                    "200": {"description": "updated", "content": _json("PushTopics")},
+                    "422": _error("bad endpoint, keys or topics; unknown community"),
+                },
                 operationId="subscribePush",
                 requestBody={"required": True, "content": _json("PushSubscription")},
             ),
-            "x-planned": True,
-            "description": "Anonymous residents may subscribe to `community:<id>` notices only.",
+            "security": [{}, {"session": []}],
+            "description": "Anonymous residents may subscribe to `community:<id>` notices only;"
+            " a signed-in user also gets `user:<id>` (their alerts). Any other user's topic, or"
+            " `user:` without signing in, is 403 `topic_refused`.",
         },
         "delete": {
             **_operation(
-                "Unsubscribe a browser",
-                {"204": {"description": "unsubscribed"}},
+                "Unsubscribe a browser (from some topics, or entirely)",
+                {
+                    "204": {"description": "unsubscribed"},
+                    "422": _error("bad endpoint"),
+                },
                 operationId="unsubscribePush",
                 requestBody={"required": True, "content": _json("PushUnsubscription")},
             ),
-            "x-planned": True,
+            "security": [{}, {"session": []}],
         },
     },
 }

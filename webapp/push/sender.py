@@ -1,0 +1,175 @@
+"""Draining the push outbox (`flask push send-pending`): each due message is encrypted
+(aes128gcm, RFC 8291), signed with the VAPID key and posted to the browser's push service.
+
+404/410: the browser dropped the subscription, so it goes with everything waiting for it.
+429: the service asks us to wait: `Retry-After` holds the message and the whole subscription.
+Anything else is retried with a growing pause and given up after MAX_ATTEMPTS.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
+
+from flask import current_app
+from pywebpush import WebPushException, webpush
+from sqlalchemy import or_, select
+
+from webapp import clock
+from webapp.extensions import db
+from webapp.models import Notice, Notification, PushMessage, PushSubscription
+from webapp.notices.services import is_visible
+from webapp.push import keys
+from webapp.push.subscriptions import delete_subscription
+
+MAX_ATTEMPTS = 5
+BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2))
+DEFAULT_RETRY_AFTER = timedelta(minutes=10)
+MAX_RETRY_AFTER = timedelta(days=1)
+TIMEOUT_SECONDS = 10
+KEEP_SENT = timedelta(days=7)
+
+
+DEFAULT_SUBJECT = "mailto:admin@gridrounds.invalid"
+
+
+class NoKeys(Exception):
+    """`flask push keys` has not been run."""
+
+
+@dataclass
+class SendReport:
+    sent: int = 0
+    gone: int = 0  # subscriptions deleted (404/410)
+    deferred: int = 0  # 429, or a failure to retry later
+    given_up: int = 0
+    dropped: int = 0  # notices withdrawn before their message left
+    errors: list[str] = field(default_factory=list)
+
+
+def retry_after(value: str | None, now: datetime) -> datetime:
+    """`Retry-After` as seconds or an HTTP date, capped; a missing or bad one gets a default."""
+    delay = DEFAULT_RETRY_AFTER
+    if value:
+        value = value.strip()
+        try:
+            delay = timedelta(seconds=max(int(value), 0))
+        except ValueError:
+            try:
+                delay = parsedate_to_datetime(value) - now
+            except (TypeError, ValueError):
+                delay = DEFAULT_RETRY_AFTER
+    return now + min(max(delay, timedelta(0)), MAX_RETRY_AFTER)
+
+
+def next_due(now: datetime, after_id: int) -> PushMessage | None:
+    query = (
+        select(PushMessage)
+        .join(PushSubscription, PushSubscription.id == PushMessage.subscription_id)
+        .where(
+            PushMessage.id > after_id,
+            PushMessage.sent_at.is_(None),
+            PushMessage.attempts < MAX_ATTEMPTS,
+            or_(PushMessage.not_before.is_(None), PushMessage.not_before <= now),
+            or_(PushSubscription.retry_after.is_(None), PushSubscription.retry_after <= now),
+        )
+        .order_by(PushMessage.id)
+        .limit(1)
+    )
+    if db.engine.dialect.name == "postgresql":
+        # Two drains at once (cron overlapping a slow run) each take different rows; the lock
+        # is held while posting and released by the commit after it.
+        query = query.with_for_update(of=PushMessage, skip_locked=True)
+    return db.session.scalar(query)
+
+
+def _post(message: PushMessage, subscription: PushSubscription) -> None:
+    webpush(
+        {
+            "endpoint": subscription.endpoint,
+            "keys": {"p256dh": subscription.p256dh, "auth": subscription.auth},
+        },
+        data=json.dumps(message.payload, ensure_ascii=False),
+        vapid_private_key=str(keys.private_key_path()),
+        vapid_claims={"sub": current_app.config.get("VAPID_SUBJECT", DEFAULT_SUBJECT)},
+        ttl=message.ttl,
+        headers={"Urgency": message.urgency},
+        content_encoding="aes128gcm",
+        timeout=TIMEOUT_SECONDS,
+    )
+
+
+def _still_wanted(message: PushMessage, now: datetime) -> bool:
+    if message.notice_id is None:
+        return True
+    notice = db.session.get(Notice, message.notice_id)
+    return notice is not None and is_visible(notice, now)
+
+
+def send_one(message: PushMessage, now: datetime, report: SendReport) -> None:
+    subscription = db.session.get(PushSubscription, message.subscription_id)
+    if not _still_wanted(message, now):
+        db.session.delete(message)
+        report.dropped += 1
+        return
+    if not keys.private_key_path().exists():
+        raise NoKeys("run `flask push keys` first")
+    try:
+        _post(message, subscription)
+    except WebPushException as error:
+        status = error.status_code
+        if status in (404, 410):
+            delete_subscription(subscription)
+            report.gone += 1
+            return
+        message.last_error = f"{status}: {str(error)[:500]}"
+        if status == 429:
+            until = retry_after(error.retry_after, now)
+            message.not_before = until
+            subscription.retry_after = until
+            report.deferred += 1
+            return
+        _failed(message, now, report)
+        return
+    except Exception as error:  # the network: DNS, refused, timeout…
+        message.last_error = f"{type(error).__name__}: {str(error)[:500]}"
+        _failed(message, now, report)
+        return
+    message.sent_at = now
+    message.last_error = ""
+    subscription.last_success_at = now
+    if message.notification_id is not None:
+        notification = db.session.get(Notification, message.notification_id)
+        if notification is not None:
+            notification.deliveries = {
+                **(notification.deliveries or {}),
+                "webpush": now.isoformat(),
+            }
+    report.sent += 1
+
+
+def _failed(message: PushMessage, now: datetime, report: SendReport) -> None:
+    message.attempts += 1
+    if message.attempts >= MAX_ATTEMPTS:
+        report.given_up += 1
+        report.errors.append(message.last_error)
+        return
+    message.not_before = now + BACKOFF[min(message.attempts - 1, len(BACKOFF) - 1)]
+    report.deferred += 1
+
+
+def send_pending(now: datetime | None = None) -> SendReport:
+    """Send every due message, committing after each so a crash repeats at most one; sent
+    messages older than KEEP_SENT are pruned."""
+    report = SendReport()
+    now = now or clock.now()
+    last_id = 0
+    while (message := next_due(now, last_id)) is not None:
+        last_id = message.id
+        send_one(message, now, report)
+        db.session.commit()
+    db.session.execute(PushMessage.__table__.delete().where(PushMessage.sent_at < now - KEEP_SENT))
+    db.session.commit()
+    return report

@@ -35,8 +35,8 @@ def registration_id(page, cdp) -> str:
 
 def notifications(page) -> list[dict]:
     return page.evaluate(
-        "navigator.serviceWorker.ready.then(r => r.getNotifications()).then(list => list.map("
-        "n => ({title: n.title, body: n.body, tag: n.tag, url: n.data && n.data.url, icon: n.icon})))"
+        "navigator.serviceWorker.ready.then(r => r.getNotifications()).then(list => list.map(n =>"
+        " ({title: n.title, body: n.body, tag: n.tag, url: n.data && n.data.url, icon: n.icon})))"
     )
 
 

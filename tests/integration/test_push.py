@@ -72,7 +72,11 @@ def subscription_rows():
 
 
 def pending():
-    return list(db.session.scalars(select(PushMessage).where(PushMessage.sent_at.is_(None))))
+    return list(
+        db.session.scalars(
+            select(PushMessage).where(PushMessage.sent_at.is_(None)).order_by(PushMessage.id)
+        )
+    )
 
 
 def later(hours=0.0):

@@ -28,13 +28,13 @@ RESIDENT_FIELDS = ("phone", *EDITABLE_CARE_FLAGS, "moved_out", "notes")
 
 
 def household_snapshot(household: Household) -> dict[str, Any]:
-    """The editable fields as a worker may see them (phones masked), with the version."""
+    """The editable fields as they may travel to a phone: phones masked, free-text notes left
+    out (they may hold health or family details; the edit page on the server shows them)."""
     return {
         "household_id": household.id,
         "version": household.version,
         "contact_phone": mask_phone(household.contact_phone),
         "occupancy": household.occupancy,
-        "notes": household.notes,
     }
 
 
@@ -45,7 +45,6 @@ def resident_snapshot(resident: Resident) -> dict[str, Any]:
         "name": mask_name(resident.name),
         "phone": mask_phone(resident.phone),
         "moved_out": resident.moved_out,
-        "notes": resident.notes,
     }
     data.update({flag: getattr(resident, flag) for flag in EDITABLE_CARE_FLAGS})
     return data

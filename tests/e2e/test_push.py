@@ -33,11 +33,27 @@ def registration_id(page, cdp) -> str:
     raise AssertionError("no service worker registration reported")
 
 
-def notifications(page) -> list[dict]:
-    return page.evaluate(
-        "navigator.serviceWorker.ready.then(r => r.getNotifications()).then(list => list.map(n =>"
-        " ({title: n.title, body: n.body, tag: n.tag, url: n.data && n.data.url, icon: n.icon})))"
+def shown_notifications(page, tag: str) -> list[dict]:
+    """The notifications with `tag`, read the moment they appear (polled inside the page for up to
+    10 s): the push is handled after the DevTools call returns, and headless Chromium may close a
+    notification soon after showing it."""
+    found = page.evaluate(
+        """async (tag) => {
+          const registration = await navigator.serviceWorker.ready;
+          for (let i = 0; i < 100; i += 1) {
+            const list = await registration.getNotifications({ tag: tag });
+            if (list.length) {
+              return list.map(n => ({ title: n.title, body: n.body, tag: n.tag,
+                                      url: n.data && n.data.url, icon: n.icon }));
+            }
+            await new Promise(resolve => setTimeout(resolve, 100));
+          }
+          return [];
+        }""",
+        tag,
     )
+    assert found, f"no notification tagged {tag!r} was shown"
+    return found
 
 
 def test_a_pushed_alert_shows_a_notification_that_names_its_page(phone, live_server):
@@ -60,11 +76,7 @@ def test_a_pushed_alert_shows_a_notification_that_names_its_page(phone, live_ser
             "data": json.dumps(payload),
         },
     )
-    phone.wait_for_function(
-        "navigator.serviceWorker.ready.then(r => r.getNotifications()).then(l => l.length > 0)",
-        timeout=10_000,
-    )
-    [shown] = notifications(phone)
+    [shown] = shown_notifications(phone, tag="case-e2e")
     assert shown["title"] == "事件升级到街道"
     assert shown["body"] == "楼道电动车充电"
     assert shown["tag"] == "case-e2e"
@@ -86,12 +98,7 @@ def test_a_push_naming_another_site_only_opens_our_own_pages(phone, live_server)
             "data": json.dumps({"title": "钓鱼", "url": "https://evil.example/x", "tag": "evil"}),
         },
     )
-    phone.wait_for_function(
-        "navigator.serviceWorker.ready.then(r => r.getNotifications({tag: 'evil'}))"
-        ".then(l => l.length > 0)",
-        timeout=10_000,
-    )
-    [shown] = [n for n in notifications(phone) if n["tag"] == "evil"]
+    [shown] = shown_notifications(phone, tag="evil")
     assert shown["url"] == "/"
 
 

@@ -14,8 +14,10 @@ PYTEST_ARGS   ?=
 
 .PHONY: run test lint venv vendor translations db demo system-deps
 
+# Push keys are made once; the push queue is drained by a thread of the dev server.
 run: venv vendor translations db demo
-	$(FLASK) run --host $(HOST) --port $(PORT)
+	@test -f instance/vapid_private.pem || $(FLASK) push keys
+	PUSH_SENDER_THREAD=1 $(FLASK) run --host $(HOST) --port $(PORT)
 
 # pytest's own exit code is the target's: 5 (no tests collected) fails like any other.
 test: venv vendor translations system-deps

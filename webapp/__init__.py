@@ -78,6 +78,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     from webapp.cli import register_commands
 
+    if app.config.get("PUSH_SENDER_THREAD") and not app.config.get("TESTING"):
+        from webapp.push.background import start_sender_thread
+
+        start_sender_thread(app)
     register_commands(app)
     return app
 

@@ -59,6 +59,8 @@ def load_config(instance_path: str) -> dict:
         ),
         "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,
         # How often the triage board polls for new escalations (htmx `every Ns`).
+        # Development only: drain the push queue in a thread (`make run` turns it on).
+        "PUSH_SENDER_THREAD": os.environ.get("PUSH_SENDER_THREAD", "") == "1",
         "BOARD_REFRESH_SECONDS": int(os.environ.get("BOARD_REFRESH_SECONDS", "30")),
         "UPLOAD_FOLDER": str(Path(instance_path) / "uploads"),
         # Web Push (DESIGN.md §6): the VAPID contact; the local hours non-urgent alerts wait out.

@@ -3,6 +3,7 @@ checked end to end against a local push service that verifies VAPID and decrypts
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -10,16 +11,17 @@ from email.utils import format_datetime
 import pytest
 from sqlalchemy import func, select
 
+from tests.conftest import csrf_token_from
 from tests.integration.fake_push import FakePushService
 from webapp.cases.actions import apply_case_action
 from webapp.extensions import db
 from webapp.i18n import SHANGHAI
-from webapp.models import Notice, NoticeStatus, PushMessage, PushSubscription, utcnow
+from webapp.models import Notice, NoticeStatus, PushMessage, PushSubscription, User, utcnow
 from webapp.notices import services as notices
 from webapp.notify import notify
 from webapp.ops import Op
 from webapp.push import keys
-from webapp.push.queue import quiet_until
+from webapp.push.queue import enqueue_digests, quiet_until
 from webapp.push.sender import send_pending
 from webapp.rounds.records import create_record
 
@@ -451,3 +453,58 @@ def test_street_staff_get_a_push_when_an_urgent_hazard_escalates_to_the_street(
     ]
     assert len(received) == 1
     assert received[0].payload["title"]
+
+
+# --- daily digest and the development sender thread -------------------------------------------
+
+
+def test_a_digest_user_gets_one_summary_instead_of_each_alert(client, login_as, org, push_service):
+    browser = subscribed(client, login_as, push_service, "worker")
+    worker = db.session.get(User, org["worker"].id)
+    worker.alert_digest = True
+    for n in range(3):
+        notify([worker], "due_soon", f"即将到期{n}")
+    notify([worker], "supervised", "督办：紧急", urgent=True)
+    db.session.commit()
+    send_pending(later(12))
+    urgent_only = push_service.for_browser(browser)
+    assert [m.payload["title"] for m in urgent_only] == ["督办：紧急"]
+
+    assert enqueue_digests(utcnow()) == 1
+    db.session.commit()
+    send_pending(later(12))
+    digest = push_service.for_browser(browser)[-1]
+    assert digest.payload["url"] == "/notifications"
+    assert "3 条新提醒" in digest.payload["body"]  # the three non-urgent ones, unread
+
+
+def test_the_digest_choice_is_made_on_the_messages_page(client, login_as, org):
+    login_as("worker")
+    token = csrf_token_from(client.get("/notifications").get_data(as_text=True))
+    response = client.post(
+        "/notifications/preferences", data={"csrf_token": token, "delivery": "digest"}
+    )
+    assert response.status_code == 303
+    db.session.expire_all()
+    assert db.session.get(User, org["worker"].id).alert_digest is True
+
+
+def test_the_development_thread_drains_the_queue(
+    app, client, login_as, org, push_service, monkeypatch
+):
+    from webapp.push import background
+
+    browser = subscribed(client, login_as, push_service, "worker")
+    notify([org["worker"]], "assigned", "线程送达", urgent=True)
+    db.session.commit()
+    monkeypatch.setattr(background, "INTERVAL_SECONDS", 0.2)
+    thread = background.start_sender_thread(app)
+    try:
+        for _ in range(50):
+            if push_service.for_browser(browser):
+                break
+            time.sleep(0.1)
+    finally:
+        thread.stop.set()
+        thread.join(timeout=5)
+    assert [m.payload["title"] for m in push_service.for_browser(browser)] == ["线程送达"]

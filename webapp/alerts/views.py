@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, select, update
 
@@ -51,6 +52,16 @@ def mark_read():
     target = request.form.get("next", "")
     if target.startswith("/") and not target.startswith("//"):
         return redirect(target, 303)
+    return redirect(url_for("alerts.notification_list"), 303)
+
+
+@bp.post("/notifications/preferences")
+@login_required
+def set_preferences():
+    """Alerts at once, or non-urgent ones as a daily summary (urgent ones always come at once)."""
+    current_user.alert_digest = request.form.get("delivery") == "digest"
+    db.session.commit()
+    flash(_("Saved."), "success")
     return redirect(url_for("alerts.notification_list"), 303)
 
 

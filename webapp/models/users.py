@@ -55,6 +55,11 @@ class User(Base):
     personal_phone: Mapped[str] = classified(String(32), default="", privacy=PERSONAL)
     is_active: Mapped[bool] = classified(Boolean, default=True, privacy=INTERNAL)
     locale: Mapped[str] = classified(String(16), default="", privacy=INTERNAL)
+    # Non-urgent alerts as one push a day instead of one each (for supervisors with many cases);
+    # urgent ones (escalations of serious cases, 督办) always come at once.
+    alert_digest: Mapped[bool] = classified(
+        Boolean, default=False, server_default="0", privacy=INTERNAL
+    )
     created_at: Mapped[datetime] = classified(UTCDateTime, default=utcnow, privacy=INTERNAL)
     last_login_at: Mapped[datetime | None] = classified(UTCDateTime, privacy=INTERNAL)
 

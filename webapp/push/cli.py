@@ -5,7 +5,8 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
-from webapp.push import keys, sender
+from webapp.extensions import db
+from webapp.push import keys, queue, sender
 
 push_cli = AppGroup("push", help="Web Push: keys and the outbox of messages.")
 
@@ -39,3 +40,12 @@ def send_pending_command():
         f"push: sent {report.sent}, deferred {report.deferred}, subscriptions gone {report.gone},"
         f" given up {report.given_up}, withdrawn notices dropped {report.dropped}"
     )
+
+
+@push_cli.command("digest")
+def digest_command():
+    """Queue the daily summary for users who chose it; run once a day (e.g. 08:00) from cron,
+    then `push send-pending` delivers it."""
+    made = queue.enqueue_digests()
+    db.session.commit()
+    click.echo(f"push: {made} daily summaries queued")

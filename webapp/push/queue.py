@@ -7,12 +7,13 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 
 from flask import current_app
-from sqlalchemy import String, cast, select
+from flask_babel import gettext as _
+from sqlalchemy import String, cast, func, select
 
 from webapp import clock
 from webapp.extensions import db
 from webapp.i18n import SHANGHAI
-from webapp.models import Notice, Notification, PushMessage, PushSubscription
+from webapp.models import Notice, Notification, PushMessage, PushSubscription, User
 from webapp.push.subscriptions import community_topic, user_topic
 
 ALERT_TTL = 4 * 60 * 60  # an alert older than a few hours is read on the messages page instead
@@ -58,6 +59,9 @@ class WebPushChannel:
     name = "webpush"
 
     def enqueue(self, notification: Notification) -> None:
+        user = db.session.get(User, notification.user_id)
+        if user is not None and user.alert_digest and not notification.urgent:
+            return  # it goes into tomorrow morning's digest (`flask push digest`)
         subscriptions = _subscriptions_with_topic(
             user_topic(notification.user_id), user_id=notification.user_id
         )
@@ -125,3 +129,47 @@ def enqueue_notice(notice: Notice, community_ids: list[int], now: datetime | Non
             )
     db.session.flush()
     return len(queued)
+
+
+DIGEST_WINDOW = timedelta(hours=24)
+
+
+def enqueue_digests(now: datetime | None = None) -> int:
+    """One push per subscribed browser of each user who chose the daily digest, counting the
+    non-urgent alerts of the last 24 hours they have not read. Run once a day from cron."""
+    now = now or clock.now()
+    since = now - DIGEST_WINDOW
+    made = 0
+    for user in db.session.scalars(
+        select(User).where(User.alert_digest.is_(True), User.is_active.is_(True))
+    ):
+        unread = db.session.scalar(
+            select(func.count())
+            .select_from(Notification)
+            .where(
+                Notification.user_id == user.id,
+                Notification.urgent.is_(False),
+                Notification.read_at.is_(None),
+                Notification.created_at >= since,
+            )
+        )
+        if not unread:
+            continue
+        payload = {
+            "title": _("Daily summary"),
+            "body": _("%(n)d new alerts in the last 24 hours.", n=unread),
+            "url": "/notifications",
+            "tag": f"digest-{user.id}",
+        }
+        for subscription in _subscriptions_with_topic(user_topic(user.id), user_id=user.id):
+            db.session.add(
+                PushMessage(
+                    subscription_id=subscription.id,
+                    payload=payload,
+                    urgency="normal",
+                    ttl=ALERT_TTL,
+                    created_at=now,
+                )
+            )
+            made += 1
+    return made

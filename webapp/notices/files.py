@@ -11,23 +11,19 @@ notice is published and visible.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-import secrets
-import tempfile
 import unicodedata
 from pathlib import Path
 
 from flask import abort, current_app, send_file
 from flask_babel import gettext as _
-from sqlalchemy import event
-from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
 
 from webapp.extensions import db
 from webapp.models import Notice, NoticeAttachment, NoticeFileKind, User
 from webapp.ops import Invalid
 from webapp.rounds import photos
+from webapp.storage import delete_after_commit, write_new_file
 
 DEFAULT_MAX_NOTICE_FILE_BYTES = 10 * 1024 * 1024
 MAX_FILES_PER_NOTICE = 12
@@ -35,9 +31,6 @@ PDF_MAGIC = b"%PDF-"
 PDF_CONTENT_TYPE = "application/pdf"
 STORAGE_NAME = re.compile(r"^[0-9a-f]{32}\.(jpg|pdf)$")
 FILE_NAME_LENGTH = 120
-
-_NEW_FILES_KEY = "gridrounds.new_notice_files"
-_DOOMED_FILES_KEY = "gridrounds.doomed_notice_files"
 
 
 def max_file_bytes() -> int:
@@ -170,44 +163,10 @@ def send_notice_file(attachment: NoticeAttachment, cache_control: str):
 def delete_files_after_commit(attachments: list[NoticeAttachment]) -> None:
     """Remove the files once the rows' deletion has committed (not before: a rollback would
     leave rows pointing at nothing)."""
-    doomed = db.session.info.setdefault(_DOOMED_FILES_KEY, [])
     for attachment in attachments:
-        doomed.append(file_path(attachment))
+        delete_after_commit(file_path(attachment))
         db.session.delete(attachment)
 
 
 def _write_file(data: bytes, suffix: str) -> str:
-    folder = notice_folder()
-    folder.mkdir(parents=True, exist_ok=True)
-    storage_name = f"{secrets.token_hex(16)}.{suffix}"
-    final_path = folder / storage_name
-    handle, temp_name = tempfile.mkstemp(dir=folder, prefix=".upload-", suffix=".part")
-    try:
-        with os.fdopen(handle, "wb") as temp_file:
-            temp_file.write(data)
-            temp_file.flush()
-            os.fsync(temp_file.fileno())
-        os.replace(temp_name, final_path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
-    db.session.info.setdefault(_NEW_FILES_KEY, []).append(final_path)
-    return storage_name
-
-
-# A file is written before its row commits, and deleted only after its row's deletion commits;
-# whatever the transaction's outcome, no row points at a missing file and no file is orphaned.
-@event.listens_for(Session, "after_commit")
-def _settle_committed_files(session: Session) -> None:
-    session.info.pop(_NEW_FILES_KEY, None)
-    for path in session.info.pop(_DOOMED_FILES_KEY, []):
-        path.unlink(missing_ok=True)
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _remove_uncommitted_files(session: Session, transaction) -> None:
-    if transaction.parent is not None:
-        return
-    for path in session.info.pop(_NEW_FILES_KEY, []):
-        path.unlink(missing_ok=True)
-    session.info.pop(_DOOMED_FILES_KEY, None)
+    return write_new_file(notice_folder(), data, suffix)

@@ -13,10 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import re
-import secrets
-import tempfile
 import uuid
 from collections.abc import Iterable
 from pathlib import Path
@@ -24,8 +21,7 @@ from pathlib import Path
 from flask import current_app
 from flask_babel import gettext as _
 from PIL import Image, ImageOps
-from sqlalchemy import event, select
-from sqlalchemy.orm import Session
+from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 
 from webapp.auth.scope import Scope, compute_scope
@@ -33,6 +29,7 @@ from webapp.extensions import db
 from webapp.models import Grid, User
 from webapp.models.records import Attachment
 from webapp.ops import Invalid, OutOfScope, parse_uuid
+from webapp.storage import write_new_file
 
 DEFAULT_MAX_PHOTO_BYTES = 10 * 1024 * 1024
 DEFAULT_MAX_PHOTO_PIXELS = 40_000_000
@@ -43,7 +40,6 @@ ALLOWED_CONTENT_TYPES = frozenset({"image/jpeg", "image/png", "image/webp"})
 STORAGE_NAME = re.compile(r"^[0-9a-f]{32}\.jpg$")
 
 # Files written in the current transaction; deleted again if it does not commit (see below).
-_NEW_FILES_KEY = "gridrounds.new_photo_files"
 
 
 def max_photo_bytes() -> int:
@@ -278,38 +274,4 @@ def _reencode(image: Image.Image) -> tuple[bytes, int, int]:
 
 
 def _write_file(encoded: bytes) -> str:
-    """Write under a fresh random name; a reader never sees half a file (temp file + rename)."""
-    folder = upload_folder()
-    folder.mkdir(parents=True, exist_ok=True)
-    storage_name = f"{secrets.token_hex(16)}.jpg"
-    final_path = folder / storage_name
-    handle, temp_name = tempfile.mkstemp(dir=folder, prefix=".upload-", suffix=".part")
-    try:
-        with os.fdopen(handle, "wb") as temp_file:
-            temp_file.write(encoded)
-            temp_file.flush()
-            # The row that names this file may be acknowledged to the phone, which then deletes
-            # its copy; the bytes must be on disk by then.
-            os.fsync(temp_file.fileno())
-        os.replace(temp_name, final_path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
-    db.session.info.setdefault(_NEW_FILES_KEY, []).append(final_path)
-    return storage_name
-
-
-# A file is written before its row commits. If the transaction rolls back instead (a record that
-# named the photo was invalid, two retries raced on the same id), the file would be kept by
-# nobody; delete it when the outermost transaction ends without a commit.
-@event.listens_for(Session, "after_commit")
-def _keep_committed_files(session: Session) -> None:
-    session.info.pop(_NEW_FILES_KEY, None)
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _remove_uncommitted_files(session: Session, transaction) -> None:
-    if transaction.parent is not None:
-        return
-    for path in session.info.pop(_NEW_FILES_KEY, []):
-        path.unlink(missing_ok=True)
+    return write_new_file(upload_folder(), encoded, "jpg")

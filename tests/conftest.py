@@ -17,7 +17,7 @@ from sqlalchemy import create_engine, text
 from tests import factories
 from webapp import create_app
 from webapp.config import database_url_from_env
-from webapp.extensions import db
+from webapp.extensions import db, limiter
 from webapp.models import Base
 
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
@@ -89,6 +89,8 @@ def app(database_url, _schema, tmp_path):
     app.test_client_class = FreshContextClient
     with app.app_context():
         _empty_all_tables()
+        # Counters in Redis outlive the app; every test starts with no failed logins counted.
+        limiter.reset()
         yield app
         db.session.remove()
         db.engine.dispose()

@@ -134,3 +134,29 @@ def gen_case(grid: Grid | None = None, **kw) -> Case:
         )
     )
     return case
+
+
+def gen_hazard_case(
+    worker: User, household: Household, severity: str = "medium", description: str = "楼道堆放杂物"
+) -> Case:
+    """A case opened the real way: `worker` logs a hazard not fixed on site at the household's
+    building, through the same service the forms and the sync API use. Commits."""
+    from webapp.ops import Op
+    from webapp.rounds.records import create_record
+
+    _record, case = create_record(
+        worker,
+        Op(
+            op_id=uuid.uuid4(),
+            type="hazard.create",
+            record_id=uuid.uuid4(),
+            payload={
+                "building_id": household.building_id,
+                "category": "fire",
+                "severity": severity,
+                "description": description,
+            },
+        ),
+    )
+    db.session.commit()
+    return case

@@ -7,12 +7,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from tests.factories import gen_hazard_case
 from webapp.cases import limits
 from webapp.cases.actions import apply_case_action, perform
 from webapp.extensions import db
 from webapp.models import Case, CaseEvent, Notification, utcnow
 from webapp.ops import Conflict, Invalid, Op, OutOfScope
-from webapp.rounds.records import create_record
 
 
 @pytest.fixture
@@ -34,22 +34,7 @@ def org(gen_street, gen_community, gen_grid, gen_household, gen_user):
 
 
 def open_case(org, severity="medium") -> Case:
-    _, case = create_record(
-        org["worker"],
-        Op(
-            op_id=uuid.uuid4(),
-            type="hazard.create",
-            record_id=uuid.uuid4(),
-            payload={
-                "building_id": org["household"].building_id,
-                "category": "fire",
-                "severity": severity,
-                "description": "楼道堆放杂物",
-            },
-        ),
-    )
-    db.session.commit()
-    return case
+    return gen_hazard_case(org["worker"], org["household"], severity)
 
 
 def act(user, case, action, **payload):

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import csrf_token_from
+from tests.factories import gen_hazard_case
 from tests.integration.fake_push import FakePushService
 from webapp.cases.actions import apply_case_action
 from webapp.extensions import db
@@ -23,7 +24,6 @@ from webapp.ops import Op
 from webapp.push import keys
 from webapp.push.queue import enqueue_digests, quiet_until
 from webapp.push.sender import send_pending
-from webapp.rounds.records import create_record
 
 API = {"X-GridRounds-Client": "1"}
 SUBSCRIPTIONS = "/api/v1/push/subscriptions"
@@ -421,21 +421,9 @@ def test_street_staff_get_a_push_when_an_urgent_hazard_escalates_to_the_street(
     client, login_as, org, push_service
 ):
     browser = subscribed(client, login_as, push_service, "street1")
-    _, case = create_record(
-        org["worker"],
-        Op(
-            op_id=uuid.uuid4(),
-            type="hazard.create",
-            record_id=uuid.uuid4(),
-            payload={
-                "building_id": org["household"].building_id,
-                "category": "fire",
-                "severity": "urgent",
-                "description": "楼道电动车充电，存在火灾隐患",
-            },
-        ),
+    case = gen_hazard_case(
+        org["worker"], org["household"], "urgent", "楼道电动车充电，存在火灾隐患"
     )
-    db.session.commit()
     apply_case_action(
         org["worker"],
         Op(

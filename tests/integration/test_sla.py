@@ -2,17 +2,15 @@
 run changes nothing, and two ticks racing escalate each case once."""
 
 import threading
-import uuid
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
+from tests.factories import gen_hazard_case
 from webapp.cases.sla import tick
 from webapp.extensions import db
 from webapp.models import Case, CaseEvent, Notification
-from webapp.ops import Op
-from webapp.rounds.records import create_record
 
 
 @pytest.fixture
@@ -29,22 +27,7 @@ def org(gen_street, gen_community, gen_grid, gen_household, gen_user):
 
 
 def hazard_case(org, severity="medium") -> Case:
-    _, case = create_record(
-        org["worker"],
-        Op(
-            op_id=uuid.uuid4(),
-            type="hazard.create",
-            record_id=uuid.uuid4(),
-            payload={
-                "building_id": org["household"].building_id,
-                "category": "fire",
-                "severity": severity,
-                "description": "消防通道被占用",
-            },
-        ),
-    )
-    db.session.commit()
-    return case
+    return gen_hazard_case(org["worker"], org["household"], severity, "消防通道被占用")
 
 
 def reload(case) -> Case:

@@ -132,9 +132,11 @@ ERROR_HINTS = {
 }
 
 
-def _lookup(table: dict, fallback_to_code: bool = True):
+def _lookup(table: dict):
+    """A label function for templates; an unknown code shows as itself rather than vanishing."""
+
     def label(code):
-        return table.get(code, code if fallback_to_code else "")
+        return table.get(code, code)
 
     return label
 

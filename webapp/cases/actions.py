@@ -66,7 +66,7 @@ class Actor:
             return
         self.roles = {
             role
-            for role in (Role.GRID_WORKER, Role.COMMUNITY_STAFF, Role.STREET_STAFF, Role.ADMIN)
+            for role in user.roles()  # only the roles held: each scope costs queries
             if compute_scope(user, roles=[role]).covers_grid(case.home_grid_id)
         }
 

@@ -152,11 +152,12 @@ def available_actions(case: Case, user: User) -> list[str]:
         offered.append("assign")
     if actor.is_(Role.STREET_STAFF) and status != CaseStatus.CLOSED:
         offered.append("supervise")
+    waiting_extension = pending_extension(case)
     if handler and status in (CaseStatus.OPEN, CaseStatus.ACCEPTED):
         offered.append("resume" if case.paused_at else "pause")
-        if pending_extension(case) is None:
+        if waiting_extension is None:
             offered.append("request_extension")
-    if actor.is_(Role.STREET_STAFF) and pending_extension(case) is not None:
+    if actor.is_(Role.STREET_STAFF) and waiting_extension is not None:
         offered.append("approve_extension")
     assignee = case.assigned_user_id == user.id
     if (handler or assignee) and status in (CaseStatus.OPEN, CaseStatus.ACCEPTED):

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 
 from webapp.config import load_config
 from webapp.extensions import csrf, db, limiter, migrate
+from webapp.jsonsafe import BoundedIntConverter, StrictJSONProvider
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -23,6 +24,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         template_folder=str(PROJECT_ROOT / "templates"),
         static_folder=str(PROJECT_ROOT / "static"),
     )
+    # An id past 2^63 in a URL is a 404, not a database error (<int:…> has no bound of its own).
+    app.url_map.converters["int"] = BoundedIntConverter
+    app.json_provider_class = StrictJSONProvider
+    app.json = StrictJSONProvider(app)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.from_mapping(load_config(app.instance_path))
     if test_config:

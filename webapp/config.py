@@ -4,6 +4,8 @@ import os
 import secrets
 from pathlib import Path
 
+from webapp.jsonsafe import strict_dumps
+
 
 def database_url_from_env(instance_path: str) -> str:
     url = os.environ.get("DATABASE_URL", "").strip()
@@ -37,7 +39,8 @@ def load_config(instance_path: str) -> dict:
     return {
         "SECRET_KEY": secret_key_from_env(instance_path),
         "SQLALCHEMY_DATABASE_URI": database_url_from_env(instance_path),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # JSON columns refuse NaN, ±Infinity and lone surrogates (webapp/jsonsafe.py).
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "json_serializer": strict_dumps},
         "PRODUCTION": production,
         "REDIS_URL": redis_url,
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",

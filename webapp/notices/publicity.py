@@ -161,6 +161,13 @@ def masked_body(notice: Notice) -> str:
     return mask_publicity_text(notice.body, resident_names(notice_community_ids(notice)))
 
 
+def masked_title(notice: Notice) -> str:
+    """Titles name people too ("关于张三明等3户低保的公示"): residents' names are masked there."""
+    if notice.category != NoticeCategory.PUBLICITY:
+        return notice.title
+    return mask_known_names(notice.title, resident_names(notice_community_ids(notice)))
+
+
 def summary_text(text: str, limit: int = 80) -> str:
     """A one-line lead for `<meta name=description>` and Open Graph."""
     flat = re.sub(r"\s+", " ", text or "").strip()

@@ -14,3 +14,11 @@ def _register_labels(state) -> None:
 
 
 from webapp.public import views  # noqa: E402,F401
+
+
+@bp.context_processor
+def _public_helpers() -> dict:
+    from webapp.notices.publicity import masked_title
+
+    # 公示 titles name people too; public pages show them masked like the body.
+    return {"public_title": masked_title}

@@ -12,9 +12,11 @@ from typing import Any
 from flask_babel import gettext as _
 
 from webapp.i18n import SHANGHAI
+from webapp.jsonsafe import INT64_MAX, INT64_MIN, finite_float
 from webapp.ops import Invalid
 
 MAX_TEXT = 4000
+MAX_ACCURACY_M = 100_000  # a phone that far off has no location worth keeping
 
 
 class PayloadReader:
@@ -40,10 +42,14 @@ class PayloadReader:
             self.fail(field, _("Must be a whole number."))
             return None
         try:
-            return int(value)
-        except (TypeError, ValueError):
+            number = int(value)
+        except (TypeError, ValueError, OverflowError):
             self.fail(field, _("Must be a whole number."))
             return None
+        if not INT64_MIN <= number <= INT64_MAX:
+            self.fail(field, _("This number is too large."))
+            return None
+        return number
 
     def text(self, field: str, *, required: bool = False, max_length: int = MAX_TEXT) -> str:
         value = self.payload.get(field, "")
@@ -82,10 +88,14 @@ class PayloadReader:
             self.fail(field, _("Must be a list."))
             return []
         try:
-            return list(dict.fromkeys(int(v) for v in value if not isinstance(v, bool)))
-        except (TypeError, ValueError):
+            ids = list(dict.fromkeys(int(v) for v in value if not isinstance(v, bool)))
+        except (TypeError, ValueError, OverflowError):
             self.fail(field, _("Must be a list of ids."))
             return []
+        if any(not INT64_MIN <= v <= INT64_MAX for v in ids):
+            self.fail(field, _("This number is too large."))
+            return []
+        return ids
 
     def boolean(self, field: str, *, default: bool = False) -> bool:
         value = self.payload.get(field, default)
@@ -121,13 +131,14 @@ class PayloadReader:
         if value in (None, "", {}):
             return None
         try:
-            lat, lng = float(value["lat"]), float(value["lng"])
+            lat, lng = finite_float(value["lat"]), finite_float(value["lng"])
             accuracy = value.get("accuracy_m")
-            accuracy = None if accuracy in (None, "") else float(accuracy)
-        except (TypeError, ValueError, KeyError):
+            accuracy = None if accuracy in (None, "") else finite_float(accuracy)
+        except (TypeError, ValueError, KeyError, OverflowError):
             self.fail(field, _("Not a valid location."))
             return None
-        if not (-90 <= lat <= 90 and -180 <= lng <= 180) or (accuracy is not None and accuracy < 0):
+        out_of_range = accuracy is not None and not 0 <= accuracy <= MAX_ACCURACY_M
+        if not (-90 <= lat <= 90 and -180 <= lng <= 180) or out_of_range:
             self.fail(field, _("Not a valid location."))
             return None
         location = {"lat": round(lat, 6), "lng": round(lng, 6)}

@@ -25,6 +25,7 @@ from webapp.auth.scope import Scope
 from webapp.cases import actions as case_actions
 from webapp.extensions import db
 from webapp.i18n import SHANGHAI
+from webapp.jsonsafe import INT64_MAX, INT64_MIN, first_unstorable
 from webapp.models import (
     RECORD_MODELS,
     Building,
@@ -110,10 +111,12 @@ def _client_time(value: Any) -> datetime:
 def _whole_number(value: Any, field: str) -> int:
     if isinstance(value, bool):
         raise MalformedOp(_("%(field)s must be a whole number.", field=field))
-    if isinstance(value, int):
-        return value
     if isinstance(value, str) and value.strip().isdigit():
-        return int(value)
+        value = int(value)
+    if isinstance(value, int):
+        if not INT64_MIN <= value <= INT64_MAX:
+            raise MalformedOp(_("%(field)s is too large.", field=field))
+        return value
     raise MalformedOp(_("%(field)s must be a whole number.", field=field))
 
 
@@ -337,6 +340,20 @@ def apply_op(
         raw_op_id = str(raw_op_id)
     if isinstance(raw_record_id, bool) or not isinstance(raw_record_id, str | int | None):
         raw_record_id = None  # echoed as sent, when it is something an id can be
+    # Echo only what can be sent back: the answer must stay JSON for the ops beside this one.
+    if first_unstorable(raw_op_id) or first_unstorable(raw_record_id):
+        raw_op_id = None if first_unstorable(raw_op_id) else raw_op_id
+        raw_record_id = None if first_unstorable(raw_record_id) else raw_record_id
+    unreadable = first_unstorable(raw)
+    if unreadable:
+        error = MalformedOp(
+            _(
+                "The op holds a value that cannot be stored (at %(path)s): not-a-number,"
+                " infinity, a number too large, or a broken character. Correct it and save again.",
+                path=unreadable,
+            )
+        )
+        return sync_result(raw_op_id, REJECTED, raw_record_id, error=error_body(error))
     try:
         op = parse_op(raw, device_id)
     except (MalformedOp, UnknownType) as error:

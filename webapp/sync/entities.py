@@ -34,6 +34,7 @@ from webapp.models import (
     Visit,
     notice_communities,
 )
+from webapp.notices.publicity import masked_body, masked_title
 from webapp.rounds.care import DueCheck
 
 RECORD_DAYS = 90  # records the phone keeps
@@ -344,8 +345,9 @@ def notices_data(rows: list[Notice], clock: Clock) -> list[dict]:
             {
                 "street_id": notice.street_id,
                 "community_ids": communities.get(notice.id, []),
-                "title": notice.title,
-                "body": notice.body,
+                # The phone gets what the public page shows: 公示 names masked (DESIGN.md §7).
+                "title": masked_title(notice),
+                "body": masked_body(notice),
                 "category": notice.category,
                 "publish_at": iso(notice.publish_at),
                 "period_start": iso(notice.period_start),

@@ -110,6 +110,12 @@ class Pull:
     def grid_ids(self, grids: GridSet) -> list[int]:
         return sorted(self.expand(grids))
 
+    def community_ids(self, grids: GridSet) -> list[int]:
+        query = select(Grid.community_id).distinct()
+        if grids != EVERYTHING:
+            query = query.where(Grid.id.in_(grids))
+        return sorted(db.session.scalars(query))
+
     def street_ids(self, grids: GridSet) -> list[int]:
         token = grids if grids == EVERYTHING else tuple(grids)
         if token not in self._streets:
@@ -217,7 +223,20 @@ def _live_rows(source: Source, pull: Pull, grids: GridSet) -> Any:
         return query.where(*_in_grids(source.grid_column, grids))
     if grids == EVERYTHING:
         return query
-    return query.where(Notice.street_id.in_(pull.street_ids(grids)))
+    return query.where(_notice_reach(pull, grids))
+
+
+def _notice_reach(pull: Pull, grids: GridSet) -> Any:
+    """A notice reaches the phones of the communities it is for: a street-wide notice (no
+    communities) every grid of its street, a community notice only that community's grids."""
+    community_ids = pull.community_ids(grids)
+    return and_(
+        Notice.street_id.in_(pull.street_ids(grids)),
+        or_(
+            ~Notice.communities.any(),
+            Notice.communities.any(Community.id.in_(community_ids)),
+        ),
+    )
 
 
 def _intersect(grids: GridSet, held: GridSet) -> GridSet:
@@ -277,9 +296,10 @@ def _drop_phase(cursor: Cursor, pull: Pull) -> tuple[Cursor, bool]:
         if entity == "care_task":
             id_column, where = Resident.id, [Resident.grid_id.in_(grids)]
         elif entity == "notice":
-            streets = set(pull.street_ids(grids)) - set(pull.street_ids(pull.held))
             id_column = Notice.id
-            where = [Notice.street_id.in_(streets), Notice.status == NoticeStatus.PUBLISHED]
+            where = [_notice_reach(pull, grids), Notice.status == NoticeStatus.PUBLISHED]
+            if pull.held != EVERYTHING:
+                where.append(~_notice_reach(pull, pull.held))
         else:
             source = SOURCES[entity]
             id_column, where = source.id_column, [source.grid_column.in_(grids)]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import json
 import uuid
 
 from flask import Response, jsonify, request, url_for
@@ -13,6 +12,7 @@ from sqlalchemy import inspect
 from sqlalchemy.exc import IntegrityError
 
 from webapp.extensions import db
+from webapp.jsonsafe import strict_dumps
 from webapp.models.records import Attachment
 from webapp.ops import Invalid
 from webapp.rounds import photos
@@ -123,7 +123,7 @@ def openapi():
 
 
 def _json_response(body: dict, *, compress: bool = False) -> Response:
-    data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    data = strict_dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     response = Response(data, mimetype="application/json")
     if compress:
         response.vary.add("Accept-Encoding")

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
 from tests import factories as f
 from tests.conftest import csrf_token_from
 from webapp.extensions import db
+from webapp.i18n import local_today
 from webapp.models import (
     Community,
     Grid,
@@ -171,7 +172,7 @@ def make_notice(
 
 
 def publicity_notice(world: World, **fields) -> Notice:
-    today = date.today()
+    today = local_today()
     fields.setdefault("title", "幸福里社区低保拟保障对象公示")
     fields.setdefault(
         "body",

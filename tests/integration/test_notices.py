@@ -3,7 +3,7 @@ publishing refuses personal numbers and says where; 公示 names are previewed m
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select
 
@@ -18,6 +18,7 @@ from tests.integration.notices_world import (
     publicity_notice,
 )
 from webapp.extensions import db
+from webapp.i18n import local_today
 from webapp.masking import mask_name
 from webapp.models import AuditLog, Notice, NoticeStatus, utcnow
 from webapp.notices.publicity import mask_publicity_text
@@ -81,7 +82,7 @@ def test_save_and_publish_in_one_step(world, signed_in):
 
 def test_a_future_publish_at_schedules_the_notice(world, signed_in):
     client = signed_in("street_s")
-    tomorrow = (date.today() + timedelta(days=2)).isoformat() + "T08:00"
+    tomorrow = (local_today() + timedelta(days=2)).isoformat() + "T08:00"
     notice_id = notice_id_from(post_notice(client, target="street", publish_at=tomorrow))
     assert action(client, notice_id, "publish").status_code == 303
     notice = reload(notice_id)
@@ -97,7 +98,7 @@ def test_a_future_publish_at_schedules_the_notice(world, signed_in):
 
 def test_a_scheduled_notice_can_be_edited_and_is_checked_again(world, signed_in):
     client = signed_in("street_s")
-    later = (date.today() + timedelta(days=2)).isoformat() + "T08:00"
+    later = (local_today() + timedelta(days=2)).isoformat() + "T08:00"
     notice = make_notice(
         world.users["street_s"],
         world.streets["S"],
@@ -160,7 +161,7 @@ def test_a_publicity_notice_needs_its_period(world, signed_in):
     response = post_notice(client, category="publicity", community_ids=[c1])
     assert response.status_code == 422
     assert 'id="period-error"' in response.get_data(as_text=True)
-    today = date.today()
+    today = local_today()
     backwards = post_notice(
         client,
         category="publicity",
@@ -182,7 +183,7 @@ def test_a_publicity_notice_needs_its_period(world, signed_in):
 def test_publicity_state_is_shown(world, signed_in):
     client = signed_in("staff_c1")
     ongoing = publicity_notice(world)
-    today = date.today()
+    today = local_today()
     ended = publicity_notice(
         world, period_start=today - timedelta(days=20), period_end=today - timedelta(days=13)
     )

@@ -24,8 +24,10 @@ Definitions (shown on the page in short, kept here in full):
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from statistics import median
 
 from sqlalchemy import select
 
@@ -49,6 +51,7 @@ class CommunityFigures:
     workday_total: int = 0
     resolved: int = 0
     satisfaction: dict[str, int] = field(default_factory=dict)
+    workdays: list[int] = field(default_factory=list)  # per resolved case, for the median
 
     @property
     def on_time_rate(self) -> float | None:
@@ -57,6 +60,10 @@ class CommunityFigures:
     @property
     def average_workdays(self) -> float | None:
         return self.workday_total / self.resolved if self.resolved else None
+
+    @property
+    def median_workdays(self) -> float | None:
+        return float(median(self.workdays)) if self.workdays else None
 
     @property
     def rated(self) -> int:
@@ -121,36 +128,77 @@ def handling_deadline(
 
 
 def community_figures(community: Community, now: datetime) -> CommunityFigures:
+    """The public page's figures: the community's grids over the last WINDOW_DAYS."""
     since = now - timedelta(days=WINDOW_DAYS)
-    figures = CommunityFigures(since=since.astimezone(SHANGHAI).date())
-    grid_ids = select(Grid.id).where(Grid.community_id == community.id)
+    grid_ids = list(db.session.scalars(select(Grid.id).where(Grid.community_id == community.id)))
+    return combine(outcomes_by_grid(grid_ids, since, now).values(), since)
+
+
+def combine(parts: Iterable[CommunityFigures], since: datetime) -> CommunityFigures:
+    """Figures of a wider area from those of its parts (sums, and the pooled list for medians)."""
+    total = CommunityFigures(since=since.astimezone(SHANGHAI).date())
+    for part in parts:
+        total.closed += part.closed
+        total.on_time += part.on_time
+        total.with_deadline += part.with_deadline
+        total.workday_total += part.workday_total
+        total.resolved += part.resolved
+        total.workdays.extend(part.workdays)
+        for code, count in part.satisfaction.items():
+            total.satisfaction[code] = total.satisfaction.get(code, 0) + count
+    return total
+
+
+def outcomes_by_grid(
+    grid_ids: Collection[int], since: datetime, until: datetime
+) -> dict[int, CommunityFigures]:
+    """The outcome figures of each grid for cases closed (and 回访 made) in [since, until).
+
+    The one computation behind the public page, the staff dashboards, evaluation and ledgers, so
+    a figure a resident reads and the one a supervisor reads cannot disagree. Grouped by home
+    grid (属地); a department dimension groups the same replay by `assigned_department`.
+    """
+    figures = {
+        grid_id: CommunityFigures(since=since.astimezone(SHANGHAI).date()) for grid_id in grid_ids
+    }
+    if not figures:
+        return figures
+    ids = list(figures)
     cases = db.session.scalars(
         select(Case).where(
-            Case.home_grid_id.in_(grid_ids),
+            Case.home_grid_id.in_(ids),
             Case.status == CaseStatus.CLOSED,
             Case.closed_at >= since,
+            Case.closed_at < until,
         )
     ).all()
     configured = limits.configured_limits()
     for case in cases:
-        figures.closed += 1
+        grid = figures[case.home_grid_id]
+        grid.closed += 1
         events = sorted(case.events, key=lambda event: (event.at, event.id))
         replay = handling_deadline(case, events, configured)
         if replay is not None:
             resolved_at, deadline = replay
-            figures.with_deadline += 1
-            figures.on_time += resolved_at <= deadline
-            figures.workday_total += max(0, workdays_between(case.opened_at, resolved_at))
-            figures.resolved += 1
-    visits = db.session.scalars(
-        select(CaseEvent.data).where(
+            grid.with_deadline += 1
+            grid.on_time += resolved_at <= deadline
+            days = max(0, workdays_between(case.opened_at, resolved_at))
+            grid.workday_total += days
+            grid.workdays.append(days)
+            grid.resolved += 1
+    visits = db.session.execute(
+        select(Case.home_grid_id, CaseEvent.data)
+        .join(Case, Case.id == CaseEvent.case_id)
+        .where(
             CaseEvent.action == "follow_up",
             CaseEvent.at >= since,
-            CaseEvent.case_id.in_(select(Case.id).where(Case.home_grid_id.in_(grid_ids))),
+            CaseEvent.at < until,
+            Case.home_grid_id.in_(ids),
         )
     )
-    for data in visits:
+    for grid_id, data in visits:
         code = (data or {}).get("satisfaction")
         if code:
-            figures.satisfaction[code] = figures.satisfaction.get(code, 0) + 1
+            satisfaction = figures[grid_id].satisfaction
+            satisfaction[code] = satisfaction.get(code, 0) + 1
     return figures

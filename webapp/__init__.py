@@ -10,6 +10,7 @@ from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from webapp import static_files
 from webapp.config import load_config
 from webapp.extensions import csrf, db, limiter, migrate
 from webapp.jsonsafe import BoundedIntConverter, StrictJSONProvider
@@ -18,11 +19,14 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    static_fingerprint = static_files.static_fingerprint(PROJECT_ROOT / "static")
     app = Flask(
         __name__,
         instance_relative_config=True,
         template_folder=str(PROJECT_ROOT / "templates"),
         static_folder=str(PROJECT_ROOT / "static"),
+        # Fingerprinted static URLs, cached for a year (webapp/static_files.py).
+        static_url_path=f"/static/{static_fingerprint}",
     )
     # An id past 2^63 in a URL is a 404, not a database error (<int:…> has no bound of its own).
     app.url_map.converters["int"] = BoundedIntConverter
@@ -33,6 +37,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if test_config:
         app.config.from_mapping(test_config)
 
+    static_files.init_app(app, static_fingerprint)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)

@@ -27,20 +27,21 @@ def test_service_worker_is_served_from_the_root_for_the_whole_site(client):
     assert "importScripts(" in response.get_data(as_text=True)
 
 
-def test_service_worker_precaches_the_shell_but_not_its_own_source(client):
+def test_service_worker_precaches_the_shell_but_not_its_own_source(app, client):
     precache = sw_constants(client.get("/sw.js").get_data(as_text=True))["PRECACHE"]
     assert "/offline" in precache
-    for url in (
-        "/static/css/app.css",
-        "/static/js/outbox.js",
-        "/static/js/outbox-core.js",
-        "/static/vendor/htmx.min.js",
-        "/static/vendor/idb-keyval.js",
-        "/static/manifest.webmanifest",
-        "/static/icons/icon-192.png",
+    static = f"/static/{app.config['STATIC_FINGERPRINT']}"
+    for name in (
+        "css/app.css",
+        "js/outbox.js",
+        "js/outbox-core.js",
+        "vendor/htmx.min.js",
+        "vendor/idb-keyval.js",
+        "manifest.webmanifest",
+        "icons/icon-192.png",
     ):
-        assert url in precache
-    assert "/static/js/sw.js" not in precache
+        assert f"{static}/{name}" in precache
+    assert f"{static}/js/sw.js" not in precache
     assert not [url for url in precache if "licenses" in url or url.endswith(".lock.json")]
 
 

@@ -2,8 +2,10 @@
 
 The version is a hash of every file the worker serves from its caches (the static files and the
 templates of the offline page), so a deploy that changes any of them installs a new worker and
-nothing else does. It is recomputed only when a file's size or modification time changes: cheap
-enough to ask on every `/sw.js` request, which browsers make on each navigation.
+nothing else does. It hashes contents and names relative to the folders (never absolute paths or
+times), so two servers of one deployment serve the same version and phones do not flip between
+them. It is recomputed only when a file's size or modification time changes: cheap enough to ask
+on every `/sw.js` request, which browsers make on each navigation.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import hashlib
 from pathlib import Path
 
 from flask import Flask, current_app, url_for
+
+from webapp.static_files import content_fingerprint, listed_files
 
 # Kept out of the precache: the worker's own source (served at /sw.js instead), and files only the
 # vendoring script reads.
@@ -25,42 +29,24 @@ SHELL_TEMPLATES = (
     "pwa/_banners.html",
 )
 
-_fingerprint_cache: dict[tuple, str] = {}
-
 
 def static_files(app: Flask) -> list[str]:
     """Every file under static/ as a path relative to it, sorted, dotfiles skipped."""
-    root = Path(app.static_folder)
-    return sorted(
-        path.relative_to(root).as_posix()
-        for path in root.rglob("*")
-        if path.is_file() and not any(part.startswith(".") for part in path.parts)
-    )
-
-
-def _hashed_files(app: Flask) -> list[Path]:
-    static_root = Path(app.static_folder)
-    template_root = Path(app.template_folder)
-    return [static_root / name for name in static_files(app)] + [
-        template_root / name for name in SHELL_TEMPLATES if (template_root / name).is_file()
-    ]
+    return listed_files(Path(app.static_folder))
 
 
 def files_fingerprint(app: Flask) -> str:
-    files = _hashed_files(app)
-    signature = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files)
-    cached = _fingerprint_cache.get(signature)
-    if cached is None:
-        digest = hashlib.sha256()
-        for path in files:
-            digest.update(path.as_posix().encode())
-            digest.update(b"\0")
-            digest.update(path.read_bytes())
-            digest.update(b"\0")
-        cached = digest.hexdigest()
-        _fingerprint_cache.clear()
-        _fingerprint_cache[signature] = cached
-    return cached
+    """Contents of the static files and the shell templates, by relative name only: every
+    server of a deployment (any checkout path) computes the same version."""
+    static_root = Path(app.static_folder)
+    template_root = Path(app.template_folder)
+    files = [(f"static/{name}", static_root / name) for name in static_files(app)]
+    files += [
+        (f"templates/{name}", template_root / name)
+        for name in SHELL_TEMPLATES
+        if (template_root / name).is_file()
+    ]
+    return content_fingerprint(files)
 
 
 def sw_version() -> str:

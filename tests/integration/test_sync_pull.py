@@ -129,13 +129,13 @@ def test_an_admin_pulls_every_grid(app, world):
     assert {key[1] for key in store if key[0] == "grid"} == {g.id for g in world.grids.values()}
 
 
-def test_residents_come_masked_with_age_and_care_flags(api, world):
+def test_residents_come_to_their_worker_with_name_and_phone_in_full_and_id_masked(api, world):
     changes, _ = api.pull_all()
     resident = world.residents["G1"][0]
     [data] = [c["data"] for c in changes if c["entity"] == "resident" and c["id"] == resident.id]
     today = clock.now().date()
-    assert data["name"] == "张*明"
-    assert data["phone"] == "138****5678"
+    assert data["name"] == "张三明"  # DESIGN.md §7: the worker of the grid sees names and phones
+    assert data["phone"] == "13812345678"
     assert data["id_number"] == "1101**********1234"
     assert data["age"] == resident.age_on(today)
     assert "living_alone" in data["flags"] and "age_80_plus" in data["flags"]
@@ -143,10 +143,26 @@ def test_residents_come_masked_with_age_and_care_flags(api, world):
     assert data["moved_out"] is False
 
 
-def test_no_raw_phone_or_id_number_appears_anywhere_in_a_pull(api, world):
+def test_community_staff_pull_names_in_full_and_phones_masked(app, world):
+    resident = world.residents["G2"][0]
+    store = fresh_snapshot(app, "staff_c1")
+    data = store[("resident", resident.id)]["data"]
+    assert data["name"] == "张三明"
+    assert data["phone"] == "138****5678"
+    assert data["id_number"] == "1101**********1234"
+
+
+def test_no_raw_id_number_or_birth_date_appears_anywhere_in_a_workers_pull(api, world):
     api.results([visit_op(world.households["G1"][0])])
     text = raw_text(api.pull_all()[0])
-    for secret in (*PHONES, *ID_NUMBERS, "1950-03-07", "1940-05-01"):
+    for secret in (*ID_NUMBERS, "1950-03-07", "1940-05-01"):
+        assert secret not in text
+
+
+def test_no_raw_phone_appears_anywhere_in_a_community_clerks_pull(app, world):
+    store = fresh_snapshot(app, "staff_c1")
+    text = json.dumps(list(store.values()), ensure_ascii=False, default=str)
+    for secret in (*PHONES, *ID_NUMBERS):
         assert secret not in text
 
 

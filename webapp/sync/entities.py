@@ -17,7 +17,6 @@ from sqlalchemy import select
 
 from webapp.cases import limits
 from webapp.extensions import db
-from webapp.masking import mask_id_number, mask_name, mask_phone
 from webapp.models import (
     Building,
     Case,
@@ -35,6 +34,7 @@ from webapp.models import (
     notice_communities,
 )
 from webapp.notices.publicity import masked_body, masked_title
+from webapp.privacy import PUBLIC_VIEWER, Viewer
 from webapp.rounds.care import DueCheck
 
 RECORD_DAYS = 90  # records the phone keeps
@@ -61,8 +61,12 @@ UUID_ENTITIES = frozenset({"visit", "dispute", "elderly_check", "hazard", "case"
 
 @dataclass(frozen=True)
 class Clock:
+    """What serializers need besides the rows: the time, and who is looking (the masking table,
+    webapp.privacy: the phone gets exactly what a page would show this viewer)."""
+
     now: datetime
     today: date  # Asia/Shanghai
+    viewer: Viewer = PUBLIC_VIEWER
 
     @property
     def records_since(self) -> datetime:
@@ -169,8 +173,11 @@ def households_data(rows: list[Household], clock: Clock) -> list[dict]:
                 "unit": household.unit,
                 "room": household.room,
                 "address": household.address,
-                "contact_phone": mask_phone(household.contact_phone),
+                "contact_phone": clock.viewer.phone(household, "contact_phone"),
                 "occupancy": household.occupancy,
+                "dilapidated": household.dilapidated,
+                # Lets a phone match a household it created offline to the server's row.
+                "client_uuid": _uuid_text(household.client_uuid),
             },
         )
         for household in rows
@@ -186,14 +193,16 @@ def residents_data(rows: list[Resident], clock: Clock) -> list[dict]:
             {
                 "grid_id": resident.grid_id,
                 "household_id": resident.household_id,
-                "name": mask_name(resident.name),
+                "name": clock.viewer.name(resident),
                 "gender": resident.gender,
                 "age": resident.age_on(clock.today),
                 "flags": resident.care_flags(clock.today),
                 "relation": resident.relation,
                 "moved_out": resident.moved_out,
-                "phone": mask_phone(resident.phone),
-                "id_number": mask_id_number(resident.id_number),
+                "status": resident.status,  # active, moved_out, deceased
+                "client_uuid": _uuid_text(resident.client_uuid),
+                "phone": clock.viewer.phone(resident),
+                "id_number": clock.viewer.id_number(resident),
             },
         )
         for resident in rows
@@ -229,8 +238,13 @@ def visits_data(rows: list[Visit], clock: Clock) -> list[dict]:
     ]
 
 
-def _masked_parties(parties: Iterable[dict[str, Any]] | None) -> list[dict[str, Any]]:
-    return [{**party, "name": mask_name(str(party.get("name", "")))} for party in parties or []]
+def _masked_parties(
+    parties: Iterable[dict[str, Any]] | None, grid_id: int, viewer: Viewer
+) -> list[dict[str, Any]]:
+    return [
+        {**party, "name": viewer.show("name", party.get("name", ""), grid_id)}
+        for party in parties or []
+    ]
 
 
 def disputes_data(rows: list[Dispute], clock: Clock) -> list[dict]:
@@ -244,7 +258,7 @@ def disputes_data(rows: list[Dispute], clock: Clock) -> list[dict]:
                 "household_id": dispute.household_id,
                 "place": dispute.place,
                 "category": dispute.category,
-                "parties": _masked_parties(dispute.parties),
+                "parties": _masked_parties(dispute.parties, dispute.grid_id, clock.viewer),
                 "summary": dispute.summary,
                 "severity": dispute.severity,
                 "resolved_on_site": dispute.resolved_on_site,

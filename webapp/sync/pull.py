@@ -47,6 +47,7 @@ from webapp.models import (
     Tombstone,
     User,
 )
+from webapp.privacy import viewer_for
 from webapp.rounds.care import (
     OTHER_CARE_FLAGS,
     DueCheck,
@@ -139,7 +140,8 @@ def pull_changes(user: User, token: str, limit: int) -> dict[str, Any]:
     """One page of changes for `user` after `token` (empty: from nothing). Raises BadCursor."""
     scope = compute_scope(user)
     now = app_clock.now()
-    pull = Pull(user, scope, Clock(now, local_today()), held_grids(scope), intervals_tag(), limit)
+    clock = Clock(now, local_today(), viewer_for(user))
+    pull = Pull(user, scope, clock, held_grids(scope), intervals_tag(), limit)
     if token:
         cursor = decode_cursor(token, user.id)
     else:

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from webapp.demo.generator import DEMO_PASSWORD, SCALES, DemoDataExists, load_demo_data
 from webapp.extensions import db
 from webapp.models import Street
+from webapp.stats import analyze_all
 
 REFUSAL = (
     "数据库中已有数据，未加载演示数据。请使用空数据库。\n"
@@ -51,12 +52,25 @@ def register_demo_commands(app: Flask) -> None:
             raise click.ClickException(REFUSAL)
         day = today.date() if today is not None else None
         started = time.perf_counter()
+        last_report = [started]
+
+        def progress(done: int, total: int) -> None:
+            now = time.perf_counter()
+            if now - last_report[0] >= 5 or done == total:
+                last_report[0] = now
+                click.echo(f"  {done:,}/{total:,} 网格 / grids  ({now - started:.0f} s)", err=True)
+
         try:
-            counts = load_demo_data(db.session, scale=scale, seed=seed, today=day)
+            counts = load_demo_data(
+                db.session, scale=scale, seed=seed, today=day, progress=progress
+            )
             db.session.commit()
         except DemoDataExists as exc:
             db.session.rollback()
             raise click.ClickException(f"{REFUSAL}\n{exc}") from exc
+        # Fresh statistics, or the planner guesses from empty tables (and autovacuum, which would
+        # gather them later, may be off).
+        analyze_all()
         elapsed = time.perf_counter() - started
         width = max(len(name) for name in counts)
         for name, count in counts.items():

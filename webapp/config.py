@@ -5,6 +5,7 @@ import secrets
 from pathlib import Path
 
 from webapp.jsonsafe import strict_dumps
+from webapp.push.endpoints import parse_hosts
 
 
 def database_url_from_env(instance_path: str) -> str:
@@ -70,4 +71,7 @@ def load_config(instance_path: str) -> dict:
         "VAPID_SUBJECT": os.environ.get("VAPID_SUBJECT", "mailto:admin@gridrounds.invalid"),
         "PUSH_QUIET_START": os.environ.get("PUSH_QUIET_START", "21:00"),
         "PUSH_QUIET_END": os.environ.get("PUSH_QUIET_END", "07:30"),
+        # Push endpoints are kept only on these hosts (`*.suffix` allowed); see push/endpoints.py.
+        "PUSH_ENDPOINT_HOSTS": parse_hosts(os.environ.get("PUSH_ENDPOINT_HOSTS")),
+        "PUSH_SUBSCRIBE_LIMIT": os.environ.get("PUSH_SUBSCRIBE_LIMIT", "30 per hour"),
     }

@@ -22,6 +22,7 @@ from webapp.extensions import db
 from webapp.models import Notice, Notification, PushMessage, PushSubscription
 from webapp.notices.services import is_visible
 from webapp.push import keys
+from webapp.push.endpoints import EndpointRefused, EndpointUnreachable, check_endpoint
 from webapp.push.subscriptions import delete_subscription
 
 MAX_ATTEMPTS = 5
@@ -116,6 +117,18 @@ def send_one(message: PushMessage, now: datetime, report: SendReport) -> None:
         return
     if not keys.private_key_path().exists():
         raise NoKeys("run `flask push keys` first")
+    try:
+        # Again at send time: rows kept before the allow-list, or a name that now resolves to a
+        # private address, are never fetched (SSRF; see webapp/push/endpoints.py).
+        check_endpoint(subscription.endpoint)
+    except EndpointUnreachable as error:
+        message.last_error = error.message
+        _failed(message, now, report)
+        return
+    except EndpointRefused:
+        delete_subscription(subscription)
+        report.gone += 1
+        return
     try:
         _post(message, subscription)
     except WebPushException as error:

@@ -29,6 +29,11 @@ CARE_FLAG_LABELS = {
     "special_care": _l("Special care"),
     "floating": _l("Floating population"),
     "minor": _l("Minor"),
+    "community_correction": _l("Community correction"),
+    "party_member": _l("Party member"),
+    "party_lost_contact": _l("Party member out of contact"),
+    "veteran": _l("Veteran"),
+    "severe_disability": _l("Severe disability (grade 1–2)"),
 }
 
 OCCUPANCY_LABELS = {
@@ -221,7 +226,20 @@ HAZARD_CATEGORY_LABELS = {
     "other": _l("Other"),
 }
 
+# What residents report (随手拍) and suggest (意见箱), in their words; also the Open311 services.
+REPORT_CATEGORY_LABELS = {
+    "facility": _l("Broken public facilities (lights, lifts, covers)"),
+    "sanitation": _l("Rubbish and sanitation"),
+    "fire_safety": _l("Fire safety (blocked exits, clutter)"),
+    "noise": _l("Noise"),
+    "street_order": _l("Parking and street order"),
+    "property": _l("Property management"),
+    "other": _l("Other"),
+    "suggestion": _l("Suggestion"),
+}
+
 CASE_CATEGORY_LABELS = {
+    **REPORT_CATEGORY_LABELS,
     **HAZARD_CATEGORY_LABELS,
     **DISPUTE_CATEGORY_LABELS,
     "elderly_care": _l("Elderly care"),
@@ -253,6 +271,7 @@ def register_record_labels(app: Flask) -> None:
         check_status_label=_lookup(CHECK_STATUS_LABELS),
         hazard_category_label=_lookup(HAZARD_CATEGORY_LABELS),
         case_category_label=_lookup(CASE_CATEGORY_LABELS),
+        report_category_label=_lookup(REPORT_CATEGORY_LABELS),
         field_label=_lookup(EDITABLE_FIELD_LABELS),
         satisfaction_label=_lookup(SATISFACTION_LABELS),
         stage_label=_lookup(STAGE_LABELS),

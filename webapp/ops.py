@@ -57,6 +57,14 @@ OP_TYPES = (
     "case.action",
     "household.update",
     "resident.update",
+    # Living registers (webapp/rounds/registers.py)
+    "household.create",
+    "resident.create",
+    "resident.move_out",
+    "resident.deceased",
+    "resident.transfer",
+    # A resident's report checked on the spot (webapp/residents/services.py)
+    "report.verify",
 )
 
 

@@ -333,6 +333,10 @@ def settings_form(client) -> dict:
         "living_alone_or_empty_nest": "14",
         "age_80_plus": "30",
         "other_care": "90",
+        "community_correction": "30",
+        "severe_disability": "30",
+        "party_lost_contact": "30",
+        "veteran": "0",
     }
 
 
@@ -362,6 +366,10 @@ def test_an_admin_saves_new_intervals(client, login_as, admin):
         "living_alone_or_empty_nest": 14,
         "age_80_plus": 21,
         "other_care": 0,
+        "community_correction": 30,
+        "severe_disability": 30,
+        "party_lost_contact": 30,
+        "veteran": 0,
     }
     html = page(client, response.headers["Location"])
     assert "已保存" in html and 'value="21"' in html

@@ -28,6 +28,10 @@ CARE_RULE_LABELS = {
     "living_alone_or_empty_nest": _l("Living alone or empty nest"),
     "age_80_plus": _l("Aged 80 or over"),
     "other_care": _l("Disabled, low income or special care"),
+    "community_correction": _l("Community correction"),
+    "severe_disability": _l("Severe disability (grade 1–2)"),
+    "party_lost_contact": _l("Party member out of contact"),
+    "veteran": _l("Veteran"),
 }
 
 
@@ -61,6 +65,10 @@ class CareIntervalsForm(FlaskForm):
     living_alone_or_empty_nest = _days_field("living_alone_or_empty_nest")
     age_80_plus = _days_field("age_80_plus")
     other_care = _days_field("other_care")
+    community_correction = _days_field("community_correction")
+    severe_disability = _days_field("severe_disability")
+    party_lost_contact = _days_field("party_lost_contact")
+    veteran = _days_field("veteran")
 
     def rule_fields(self):
         return [(getattr(self, rule), DEFAULT_CARE_INTERVALS[rule]) for rule in CARE_RULE_LABELS]

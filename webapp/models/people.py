@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 import enum
+import uuid
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Integer, String, Text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    Uuid,
+)
 from sqlalchemy.orm import Mapped, relationship
 
 from webapp.models.base import (
@@ -27,6 +38,15 @@ class Occupancy(enum.StrEnum):
     MOVED_OUT = "moved_out"
 
 
+class ResidentStatus(enum.StrEnum):
+    """Residents who leave stay in the register for history; `moved_out` mirrors "not active" so
+    every existing filter (care schedule, counts) keeps working."""
+
+    ACTIVE = "active"
+    MOVED_OUT = "moved_out"
+    DECEASED = "deceased"
+
+
 class Household(Base):
     """户. `grid_id` is copied from the building so every scope filter is one indexed column."""
 
@@ -43,6 +63,13 @@ class Household(Base):
     contact_phone: Mapped[str] = classified(String(32), default="", privacy=PERSONAL)
     occupancy: Mapped[str] = classified(String(16), default=Occupancy.OCCUPIED, privacy=INTERNAL)
     notes: Mapped[str] = classified(Text, default="", privacy=PERSONAL)
+    # 危房改造户: a household in the dilapidated-housing renovation programme (a special register).
+    dilapidated: Mapped[bool] = classified(
+        Boolean, default=False, server_default="0", privacy=INTERNAL
+    )
+    # The UUID the phone made when it created this household offline (`household.create`): a
+    # re-sent create finds the row it made, and later ops may name the household by it.
+    client_uuid: Mapped[uuid.UUID | None] = classified(Uuid, unique=True, privacy=INTERNAL)
     version: Mapped[int] = classified(Integer, default=1, privacy=INTERNAL)
     change_seq: Mapped[int] = classified(BigInteger, default=0, index=True, privacy=INTERNAL)
     updated_at: Mapped[datetime] = classified(
@@ -64,7 +91,16 @@ EDITABLE_CARE_FLAGS = (
     "low_income",
     "special_care",
     "floating",
+    # Special registers the seeds name (DESIGN.md §7 classes in the columns below).
+    "community_correction",  # 社区矫正对象
+    "party_member",  # 党员
+    "party_lost_contact",  # 失联党员
+    "veteran",  # 退役军人
 )
+
+
+# Grades 1 and 2 (一级、二级) are severe disability, with a tighter check interval.
+SEVERE_DISABILITY_GRADES = (1, 2)
 
 
 def years_between(born: date, on: date) -> int:
@@ -99,6 +135,33 @@ class Resident(Base):
     floating: Mapped[bool] = classified(Boolean, default=False, privacy=PERSONAL)
     moved_out: Mapped[bool] = classified(Boolean, default=False, privacy=INTERNAL)
     notes: Mapped[str] = classified(Text, default="", privacy=SENSITIVE)
+    community_correction: Mapped[bool] = classified(
+        Boolean, default=False, server_default="0", privacy=SENSITIVE
+    )
+    party_member: Mapped[bool] = classified(
+        Boolean, default=False, server_default="0", privacy=PERSONAL
+    )
+    party_lost_contact: Mapped[bool] = classified(
+        Boolean, default=False, server_default="0", privacy=PERSONAL
+    )
+    veteran: Mapped[bool] = classified(Boolean, default=False, server_default="0", privacy=PERSONAL)
+    # 残疾等级 1 (most severe) to 4, from the disability certificate; None when not disabled.
+    disability_grade: Mapped[int | None] = classified(SmallInteger, privacy=SENSITIVE)
+    # Floating residents' 居住证 (residence permit) and where their household registration is.
+    permit_number: Mapped[str] = classified(
+        String(32), default="", server_default="", privacy=SENSITIVE
+    )
+    permit_expires_on: Mapped[date | None] = classified(Date, privacy=PERSONAL)
+    origin_place: Mapped[str] = classified(
+        String(100), default="", server_default="", privacy=PERSONAL
+    )
+    moved_in_on: Mapped[date | None] = classified(Date, privacy=PERSONAL)
+    status: Mapped[str] = classified(
+        String(16), default=ResidentStatus.ACTIVE, server_default="active", privacy=INTERNAL
+    )
+    left_on: Mapped[date | None] = classified(Date, privacy=PERSONAL)  # moved out or died on
+    left_notes: Mapped[str] = classified(Text, default="", server_default="", privacy=SENSITIVE)
+    client_uuid: Mapped[uuid.UUID | None] = classified(Uuid, unique=True, privacy=INTERNAL)
     version: Mapped[int] = classified(Integer, default=1, privacy=INTERNAL)
     change_seq: Mapped[int] = classified(BigInteger, default=0, index=True, privacy=INTERNAL)
     updated_at: Mapped[datetime] = classified(
@@ -118,4 +181,6 @@ class Resident(Base):
             flags.append("age_80_plus")
         if age < 18:
             flags.append("minor")
+        if self.disabled and self.disability_grade in SEVERE_DISABILITY_GRADES:
+            flags.append("severe_disability")
         return flags

@@ -30,9 +30,20 @@ DEFAULT_CARE_INTERVALS: dict[str, int] = {
     "living_alone_or_empty_nest": 14,  # 独居或空巢
     "age_80_plus": 30,  # 80岁以上
     "other_care": 90,  # 残疾、低保、优抚
+    # Special registers (issue 12). 0 leaves a rule off until an admin sets a number of days.
+    "community_correction": 30,  # 社区矫正对象: monthly contact
+    "severe_disability": 30,  # 一级、二级残疾
+    "party_lost_contact": 30,  # 失联党员: keep looking for them
+    "veteran": 0,  # 退役军人
 }
 
 OTHER_CARE_FLAGS = ("disabled", "low_income", "special_care")
+SPECIAL_REGISTER_RULES = (
+    "community_correction",
+    "severe_disability",
+    "party_lost_contact",
+    "veteran",
+)
 
 # A check where nobody reached the resident does not tell anyone they are well, so it does not
 # reset the schedule: the resident stays due until someone reaches them (two misses in a row
@@ -85,6 +96,8 @@ def rules_for_flags(flags: Collection[str]) -> list[str]:
         rules.append("age_80_plus")
     if any(flag in flags for flag in OTHER_CARE_FLAGS):
         rules.append("other_care")
+    # A flag that names its own rule (special registers) uses it.
+    rules.extend(flag for flag in SPECIAL_REGISTER_RULES if flag in flags)
     return rules
 
 
@@ -134,6 +147,11 @@ _SCHEDULE_COLUMNS = (
     Resident.special_care,
     Resident.floating,
     Resident.moved_out,
+    Resident.community_correction,
+    Resident.party_member,
+    Resident.party_lost_contact,
+    Resident.veteran,
+    Resident.disability_grade,
 )
 
 
@@ -155,14 +173,18 @@ def _candidate_filter(grid_ids: Collection[int], today: date) -> list:
             Resident.living_alone.is_(True),
             Resident.empty_nest.is_(True),
             *(getattr(Resident, flag).is_(True) for flag in OTHER_CARE_FLAGS),
+            Resident.community_correction.is_(True),
+            Resident.party_lost_contact.is_(True),
+            Resident.veteran.is_(True),
             Resident.birth_date <= eighty_years_before(today),
         ),
     ]
 
 
-def latest_checks_subquery(grid_ids: Collection[int], today: date):
+def latest_checks_subquery(grid_ids: Collection[int], today: date, until: datetime | None = None):
     """Per candidate resident, the time of their latest check that reached them, in one grouped
-    query. A check later corrected by another record does not count; its correction does."""
+    query. A check later corrected by another record does not count; its correction does.
+    `until` reads the schedule as it stood then (the supervision reports' past periods)."""
     correction = aliased(ElderlyCheck)
     candidates = select(Resident.id).where(*_candidate_filter(grid_ids, today)).correlate(None)
     return (
@@ -174,6 +196,7 @@ def latest_checks_subquery(grid_ids: Collection[int], today: date):
             ElderlyCheck.resident_id.in_(candidates),
             ElderlyCheck.status != UNREACHED_STATUS,
             ~exists().where(correction.corrects_id == ElderlyCheck.id),
+            *([ElderlyCheck.checked_at < until] if until is not None else []),
         )
         .group_by(ElderlyCheck.resident_id)
         .subquery()

@@ -34,11 +34,13 @@ from webapp.models import (
     Household,
     OpLog,
     Resident,
+    ResidentReport,
     User,
     utcnow,
 )
 from webapp.ops import OP_TYPES, Conflict, DomainError, Invalid, Op, OutOfScope, parse_uuid
-from webapp.rounds import profiles, records
+from webapp.residents import services as resident_reports
+from webapp.rounds import profiles, records, registers
 
 APPLIED = "applied"
 DUPLICATE = "duplicate"
@@ -49,6 +51,10 @@ STATUSES = (APPLIED, DUPLICATE, CONFLICT, REJECTED, QUARANTINED)
 
 CREATE_TYPES = ("visit.create", "dispute.create", "elderly_check.create", "hazard.create")
 UPDATE_TYPES = ("household.update", "resident.update")
+# Register changes: creates name the new row by a client UUID; the rest name a resident's id and
+# carry the version the worker saw, like updates.
+REGISTER_CREATE_TYPES = ("household.create", "resident.create")
+REGISTER_CHANGE_TYPES = ("resident.move_out", "resident.deceased", "resident.transfer")
 MAX_RECORD_ID_LENGTH = 64
 
 
@@ -138,12 +144,12 @@ def parse_op(raw: Any, device_id: str) -> Op:
     if raw_record_id is None or len(str(raw_record_id)) > MAX_RECORD_ID_LENGTH:
         raise MalformedOp(_("record_id is missing or too long."))
     base_version = None
-    if op_type in UPDATE_TYPES:
+    if op_type in UPDATE_TYPES or op_type in REGISTER_CHANGE_TYPES:
         record_id: uuid.UUID | int | str = _whole_number(raw_record_id, "record_id")
         if "base_version" not in raw:
             raise MalformedOp(_("base_version is required for an update."))
         base_version = _whole_number(raw["base_version"], "base_version")
-    elif op_type in CREATE_TYPES:
+    elif op_type in CREATE_TYPES or op_type in REGISTER_CREATE_TYPES:
         try:
             record_id = parse_uuid(raw_record_id)
         except Invalid:
@@ -184,6 +190,50 @@ def _update_resident(actor: User, op: Op) -> Outcome:
     return profiles.update_resident(actor, op).version, {}
 
 
+def _create_household(actor: User, op: Op) -> Outcome:
+    household = registers.create_household(actor, op)
+    # The phone swaps its provisional copy (keyed by the UUID) for the server's id.
+    return household.version, {"household": {"id": household.id, "grid_id": household.grid_id}}
+
+
+def _create_resident(actor: User, op: Op) -> Outcome:
+    resident, hints = registers.create_resident(actor, op)
+    created = {
+        "id": resident.id,
+        "household_id": resident.household_id,
+        "grid_id": resident.grid_id,
+    }
+    return resident.version, {
+        "resident": created,
+        "duplicates": [hint.as_dict() for hint in hints],
+    }
+
+
+def _change_resident(actor: User, op: Op) -> Outcome:
+    if op.type == "resident.transfer":
+        resident = registers.transfer_resident(actor, op)
+    else:
+        resident = registers.resident_leaves(actor, op)
+    return resident.version, {
+        "resident": {
+            "id": resident.id,
+            "household_id": resident.household_id,
+            "grid_id": resident.grid_id,
+            "status": resident.status,
+        }
+    }
+
+
+def _verify_report(actor: User, op: Op) -> Outcome:
+    report = resident_reports.verify_report(actor, op)
+    result: dict[str, Any] = {"report": {"id": str(report.id), "status": report.status}}
+    if report.case_id is not None:
+        # The phone shows the case it opened (or joined) at once, as for a record.
+        case = db.session.get(Case, report.case_id)
+        result["case"] = {"id": str(case.id), "number": case.number}
+    return report.version, result
+
+
 def _case_action(actor: User, op: Op) -> Outcome:
     case = case_actions.apply_case_action(actor, op)
     return case.version, {"case": {"id": str(case.id), "status": case.status, "level": case.level}}
@@ -194,6 +244,12 @@ HANDLERS: dict[str, Callable[[User, Op], Outcome]] = {
     "household.update": _update_household,
     "resident.update": _update_resident,
     "case.action": _case_action,
+    "report.verify": _verify_report,
+    "household.create": _create_household,
+    "resident.create": _create_resident,
+    "resident.move_out": _change_resident,
+    "resident.deceased": _change_resident,
+    "resident.transfer": _change_resident,
 }
 
 
@@ -218,9 +274,17 @@ def target_grid_id(op: Op) -> int | None:
     if op.type == "household.update":
         lookups.append((Household, Household.grid_id, _payload_int(payload, "household_id")))
         lookups.append((Household, Household.grid_id, _payload_int({"id": op.record_id}, "id")))
-    elif op.type == "resident.update":
+    elif op.type == "resident.update" or op.type in REGISTER_CHANGE_TYPES:
         lookups.append((Resident, Resident.grid_id, _payload_int(payload, "resident_id")))
         lookups.append((Resident, Resident.grid_id, _payload_int({"id": op.record_id}, "id")))
+    elif op.type == "report.verify":
+        try:
+            report_id = parse_uuid(payload.get("report_id"), "report_id")
+        except Invalid:
+            return None
+        return db.session.scalar(
+            select(ResidentReport.grid_id).where(ResidentReport.id == report_id)
+        )
     elif op.type == "case.action":
         try:
             case_id = parse_uuid(payload.get("case_id"), "case_id")
@@ -324,16 +388,9 @@ def logged_ops(raw_ops: list[Any]) -> dict[uuid.UUID, OpLog]:
     }
 
 
-def apply_op(
-    actor: User,
-    scope: Scope,
-    device_id: str,
-    raw: Any,
-    logged: dict[uuid.UUID, OpLog] | None = None,
-) -> dict[str, Any]:
-    """Apply one pushed op and return its result. Never raises for a bad op; raises
-    OperationalError (database busy or gone) for the caller to retry the whole push.
-    `logged` (from `logged_ops`) saves a look-up per op and is kept up to date here."""
+def screen_op(raw: Any, device_id: str) -> dict[str, Any] | tuple[Op, Any, str]:
+    """(op, record_id as sent, body hash) of a pushed op, or its `rejected` result when it
+    cannot be read. Both push paths (per op and batched) read ops through here."""
     raw_op_id = raw.get("op_id") if isinstance(raw, dict) else None
     raw_record_id = raw.get("record_id") if isinstance(raw, dict) else None
     if not isinstance(raw_op_id, str | None):
@@ -358,7 +415,23 @@ def apply_op(
         op = parse_op(raw, device_id)
     except (MalformedOp, UnknownType) as error:
         return sync_result(raw_op_id, REJECTED, raw_record_id, error=error_body(error))
-    body_sha256 = canonical_sha256(raw)
+    return op, raw_record_id, canonical_sha256(raw)
+
+
+def apply_op(
+    actor: User,
+    scope: Scope,
+    device_id: str,
+    raw: Any,
+    logged: dict[uuid.UUID, OpLog] | None = None,
+) -> dict[str, Any]:
+    """Apply one pushed op and return its result. Never raises for a bad op; raises
+    OperationalError (database busy or gone) for the caller to retry the whole push.
+    `logged` (from `logged_ops`) saves a look-up per op and is kept up to date here."""
+    screened = screen_op(raw, device_id)
+    if isinstance(screened, dict):
+        return screened
+    op, raw_record_id, body_sha256 = screened
 
     for attempt in range(2):
         if logged is not None and attempt == 0:

@@ -78,6 +78,8 @@ ENTITY_DATA: dict[str, dict[str, Any]] = {
             "address": STRING,
             "contact_phone": {**STRING, "description": "masked: 139****5678"},
             "occupancy": {"enum": ["occupied", "vacant", "rented_out", "moved_out"]},
+            "dilapidated": {**BOOLEAN, "description": "危房改造户"},
+            "client_uuid": _nullable(UUID),
         }
     ),
     "resident": _object(
@@ -90,6 +92,8 @@ ENTITY_DATA: dict[str, dict[str, Any]] = {
             "flags": {**CODES, "description": "care flags, age_80_plus and minor derived"},
             "relation": STRING,
             "moved_out": BOOLEAN,
+            "status": {"enum": ["active", "moved_out", "deceased"]},
+            "client_uuid": _nullable(UUID),
             "phone": {**STRING, "description": "masked: 138****5678"},
             "id_number": {**STRING, "description": "masked: 1101**********1234"},
         }
@@ -196,6 +200,77 @@ ENTITY_DATA: dict[str, dict[str, Any]] = {
     ),
 }
 
+_CARE_FLAG_CODES = {
+    "type": "array",
+    "items": {
+        "enum": [
+            "living_alone",
+            "empty_nest",
+            "disabled",
+            "low_income",
+            "special_care",
+            "floating",
+            "community_correction",
+            "party_member",
+            "party_lost_contact",
+            "veteran",
+        ]
+    },
+}
+_LEAVING = _object(
+    {"resident_id": INTEGER, "date": DAY, "notes": STRING}, required=["resident_id", "date"]
+)
+# Payloads of the register ops (webapp/rounds/registers.py). `household_id` may be the client
+# UUID of a household created offline whose id the phone does not know yet.
+REGISTER_PAYLOADS: dict[str, Any] = {
+    "HouseholdCreatePayload": _object(
+        {
+            "building_id": INTEGER,
+            "unit": {**INTEGER, "minimum": 1},
+            "room": {**STRING, "maxLength": 16},
+            "occupancy": {"enum": ["occupied", "vacant", "rented_out", "moved_out"]},
+            "contact_phone": STRING,
+            "notes": STRING,
+            "dilapidated": BOOLEAN,
+        },
+        required=["building_id", "room"],
+    ),
+    "ResidentCreatePayload": _object(
+        {
+            "household_id": {"anyOf": [INTEGER, UUID]},
+            "name": {**STRING, "maxLength": 50},
+            "id_number": {**STRING, "description": "18 characters, GB 11643 check digit"},
+            "birth_date": {**DAY, "description": "required without id_number"},
+            "gender": {"enum": ["M", "F"]},
+            "phone": STRING,
+            "relation": {**STRING, "maxLength": 16},
+            "flags": _CARE_FLAG_CODES,
+            "disability_grade": {**INTEGER, "minimum": 1, "maximum": 4},
+            "permit_number": {**STRING, "description": "居住证 number (floating residents)"},
+            "permit_expires_on": DAY,
+            "origin_place": {**STRING, "description": "户籍地"},
+            "moved_in_on": DAY,
+            "notes": STRING,
+            "confirm_duplicate": {
+                **BOOLEAN,
+                "description": "true: create even though this ID number is registered in scope",
+            },
+        },
+        required=["household_id", "name"],
+    ),
+    "ResidentMoveOutPayload": _LEAVING,
+    "ResidentDeceasedPayload": _LEAVING,
+    "ResidentTransferPayload": _object(
+        {
+            "resident_id": INTEGER,
+            "to_household_id": {**INTEGER, "description": "in scope, or in the same street"},
+            "relation": STRING,
+            "date": DAY,
+        },
+        required=["resident_id", "to_household_id"],
+    ),
+}
+
 ERROR_DETAIL = _object(
     {
         "code": STRING,
@@ -244,6 +319,32 @@ SCHEMAS: dict[str, Any] = {
             "version": _nullable(INTEGER),
             "error": _nullable(ERROR_DETAIL),
             "current": _nullable({"type": "object"}),
+            "household": {
+                **_object({"id": INTEGER, "grid_id": INTEGER}),
+                "description": "household.create: the server's id of the new household",
+            },
+            "resident": {
+                **_object(
+                    {"id": INTEGER, "household_id": INTEGER, "grid_id": INTEGER, "status": STRING},
+                    required=["id"],
+                ),
+                "description": "resident.create / move_out / deceased / transfer: where they are",
+            },
+            "duplicates": {
+                "type": "array",
+                "items": _object(
+                    {
+                        "resident_id": INTEGER,
+                        "household_id": INTEGER,
+                        "grid_id": INTEGER,
+                        "reason": {"enum": ["id_number", "name_and_birth_date"]},
+                        "name": {**STRING, "description": "masked"},
+                        "address": STRING,
+                        "status": STRING,
+                    }
+                ),
+                "description": "resident.create: residents in scope who may be the same person",
+            },
             "case": {
                 **_object(
                     {"id": UUID, "number": STRING, "status": STRING, "level": STRING},
@@ -258,6 +359,7 @@ SCHEMAS: dict[str, Any] = {
         required=["op_id", "status", "record_id", "version", "error", "current"],
     ),
     "PushResponse": _object({"results": {"type": "array", "items": _ref("OpResult")}}),
+    **REGISTER_PAYLOADS,
     "Change": {
         **_object(
             {

@@ -92,6 +92,9 @@ def register_commands(app: Flask) -> None:
     from webapp.push.cli import push_cli
 
     app.cli.add_command(push_cli)
+    from webapp.reports.cli import ledger_cli
+
+    app.cli.add_command(ledger_cli)
     from webapp.demo.cli import register_demo_commands
 
     register_demo_commands(app)

@@ -3,6 +3,14 @@
 from webapp.models.audit import AuditLog
 from webapp.models.base import Base, Privacy, utcnow
 from webapp.models.cases import Case, CaseEvent, CaseLevel, CaseStatus
+from webapp.models.departments import (
+    ACTIVE_PART_STATUSES,
+    CalendarDay,
+    CasePart,
+    Department,
+    PartRole,
+    PartStatus,
+)
 from webapp.models.notice_files import NoticeAttachment, NoticeFileKind
 from webapp.models.notices import Notice, NoticeCategory, NoticeStatus, notice_communities
 from webapp.models.notifications import Notification
@@ -10,6 +18,7 @@ from webapp.models.org import Building, Community, Grid, Street
 from webapp.models.people import EDITABLE_CARE_FLAGS, Household, Occupancy, Resident
 from webapp.models.push import PushSubscription
 from webapp.models.push_queue import PushMessage
+from webapp.models.report_exports import ExportStatus, LedgerExport
 from webapp.models.records import (
     RECORD_MODELS,
     Attachment,
@@ -21,15 +30,31 @@ from webapp.models.records import (
     Severity,
     Visit,
 )
+from webapp.models.resident_reports import (
+    Open311Client,
+    ReportKind,
+    ReportPhoto,
+    ReportSource,
+    ReportStatus,
+    ResidentReport,
+)
 from webapp.models.settings import Setting
 from webapp.models.sync import ChangeCounter, OpLog, Tombstone
 from webapp.models.users import ROLE_SCOPE_KIND, LoginSession, Membership, Role, ScopeKind, User
 
 __all__ = [
+    "ACTIVE_PART_STATUSES",
+    "CalendarDay",
+    "CasePart",
+    "Department",
+    "PartRole",
+    "PartStatus",
     "AuditLog",
     "Attachment",
     "Base",
     "Building",
+    "ExportStatus",
+    "LedgerExport",
     "Case",
     "CaseEvent",
     "CaseLevel",
@@ -58,7 +83,13 @@ __all__ = [
     "PushSubscription",
     "RECORD_MODELS",
     "RecordKind",
+    "Open311Client",
+    "ReportKind",
+    "ReportPhoto",
+    "ReportSource",
+    "ReportStatus",
     "Resident",
+    "ResidentReport",
     "Role",
     "ROLE_SCOPE_KIND",
     "ScopeKind",

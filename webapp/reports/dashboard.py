@@ -1,0 +1,440 @@
+"""Supervision figures for an area and a period (issue 11), computed from what workers already
+logged (社区减负: nothing is typed twice). The dashboards, the evaluation, the printable summary
+and the ledger's summary sheet all read one `Dashboard`, and its case outcomes come from
+`webapp.public.figures.outcomes_by_grid`, the function behind the public per-community page.
+
+Rows are per unit one level below the area (a street's communities, a community's grids) and per
+grid. Every count is keyed by home grid, so adding a dimension (a department, a report's source)
+means grouping the same rows by another key, not writing new queries.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import lazyload
+
+from webapp.cases import limits
+from webapp.extensions import db
+from webapp.i18n import SHANGHAI
+from webapp.models import (
+    Building,
+    Case,
+    CaseEvent,
+    CaseLevel,
+    CaseStatus,
+    Community,
+    Grid,
+    Household,
+    Occupancy,
+    Resident,
+    Visit,
+)
+from webapp.public.figures import CommunityFigures, combine, outcomes_by_grid
+from webapp.reports.periods import Area, Period, _midnight
+from webapp.rounds import care
+from webapp.rounds.worklists import LIVED_IN, quarter_start
+
+OPEN_STATUSES = (CaseStatus.OPEN, CaseStatus.ESCALATED, CaseStatus.ACCEPTED)
+# Ages of open hazards, in days since the case was opened: (label code, lower bound).
+HAZARD_AGE_BUCKETS = (("0-7", 0), ("8-30", 8), ("31-90", 31), ("90+", 91))
+TREND_MONTHS = 6
+LIST_LIMIT = 50
+
+
+@dataclass
+class UnitFigures:
+    """One unit's row: a grid, a community or the whole area."""
+
+    kind: str
+    id: int
+    name: str
+    outcomes: CommunityFigures
+    care_scheduled: int = 0
+    care_overdue: int = 0
+    households: int = 0
+    visited: int = 0
+    open_hazards: int = 0
+    overdue_cases: int = 0
+    supervised: int = 0
+    resolved: int = 0  # cases whose last 办结 in the period …
+    resolved_locally: int = 0  # … came while the case was still at grid level
+
+    @property
+    def care_rate(self) -> float | None:
+        if not self.care_scheduled:
+            return None
+        return (self.care_scheduled - self.care_overdue) / self.care_scheduled
+
+    @property
+    def coverage_rate(self) -> float | None:
+        return self.visited / self.households if self.households else None
+
+    @property
+    def local_rate(self) -> float | None:
+        return self.resolved_locally / self.resolved if self.resolved else None
+
+    def add(self, other: UnitFigures) -> None:
+        for name in (
+            "care_scheduled",
+            "care_overdue",
+            "households",
+            "visited",
+            "open_hazards",
+            "overdue_cases",
+            "supervised",
+            "resolved",
+            "resolved_locally",
+        ):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+@dataclass(frozen=True)
+class BuildingCoverage:
+    building_id: int
+    name: str
+    grid_id: int
+    households: int
+    visited: int
+
+    @property
+    def rate(self) -> float:
+        return self.visited / self.households if self.households else 0.0
+
+    @property
+    def heat(self) -> int:
+        """0–4, the colour step of the heat grid (CSS classes, no inline style)."""
+        return min(4, int(self.rate * 5)) if self.households else 0
+
+
+@dataclass(frozen=True)
+class SupervisedCase:
+    case: Case
+    grid_name: str
+    community_name: str
+    outcome: str  # "on_time" | "late" | "overdue" | "in_progress"
+
+
+@dataclass(frozen=True)
+class LateCase:
+    case: Case
+    grid_name: str
+    community_name: str
+    days_over: int
+
+
+@dataclass
+class Dashboard:
+    period: Period
+    area: Area
+    now: datetime
+    total: UnitFigures
+    rows: list[UnitFigures]  # one level below the area (itself, for a grid)
+    grids: list[UnitFigures]
+    by_category: list[tuple[str, int]] = field(default_factory=list)
+    by_status: list[tuple[str, int]] = field(default_factory=list)
+    by_level: list[tuple[str, int]] = field(default_factory=list)
+    by_source: list[tuple[str, int]] = field(default_factory=list)
+    trend: list[tuple[str, int, int]] = field(default_factory=list)  # (YYYY-MM, opened, closed)
+    overdue_checks: list[care.DueCheck] = field(default_factory=list)
+    buildings: list[BuildingCoverage] = field(default_factory=list)
+    hazards: list[tuple[str, dict[str, int]]] = field(default_factory=list)
+    supervised_cases: list[SupervisedCase] = field(default_factory=list)
+    late_cases: list[LateCase] = field(default_factory=list)
+    late_by_department: list[tuple[str, int]] = field(default_factory=list)
+    grid_names: dict[int, tuple[str, str]] = field(default_factory=dict)
+
+    @property
+    def coverage_since(self) -> date:
+        return quarter_start(self.period.as_of(self.now))
+
+
+def _grid_units(grid_ids: Collection[int]) -> list[tuple[int, str, int, str]]:
+    """(grid id, grid name, community id, community name) in code order."""
+    rows = db.session.execute(
+        select(Grid.id, Grid.name, Community.id, Community.name)
+        .join(Community, Community.id == Grid.community_id)
+        .where(Grid.id.in_(list(grid_ids)))
+        .order_by(Community.code, Grid.code)
+    )
+    return [tuple(row) for row in rows]
+
+
+def build_dashboard(area: Area, period: Period, now: datetime) -> Dashboard:
+    """Every figure of the supervision pages for `area` in `period`, in a fixed number of queries
+    whatever the number of grids (the district-scale budget is 300 ms)."""
+    grid_ids = list(area.grid_ids)
+    until = period.clipped_end(now)
+    units = _grid_units(grid_ids)
+    outcomes = outcomes_by_grid(grid_ids, period.start, until)
+    grids = {
+        grid_id: UnitFigures("grid", grid_id, name, outcomes[grid_id])
+        for grid_id, name, _cid, _cname in units
+    }
+    board = Dashboard(
+        period=period,
+        area=area,
+        now=now,
+        total=UnitFigures(area.kind, area.id, area.name, combine([], period.start)),
+        rows=[],
+        grids=list(grids.values()),
+        grid_names={grid_id: (name, cname) for grid_id, name, _cid, cname in units},
+    )
+    if not grid_ids:
+        return board
+    _care(board, grids, grid_ids, period.as_of(now), until)
+    _coverage(board, grids, grid_ids, until)
+    _cases_opened(board, grid_ids, period, until)
+    _local_settlement(grids, grid_ids, period.start, until)
+    _open_cases(board, grids, grid_ids, now)
+    _supervised(board, grids, grid_ids, period, now)
+    _roll_up(board, units, grids)
+    return board
+
+
+def _roll_up(board: Dashboard, units, grids: dict[int, UnitFigures]) -> None:
+    all_grids = list(grids.values())
+    board.total = _sum(board.area.kind, board.area.id, board.area.name, all_grids, board)
+    if board.area.kind == "street":
+        by_community: dict[int, list[UnitFigures]] = defaultdict(list)
+        names: dict[int, str] = {}
+        for grid_id, _name, community_id, community_name in units:
+            by_community[community_id].append(grids[grid_id])
+            names[community_id] = community_name
+        board.rows = [
+            _sum("community", cid, names[cid], members, board)
+            for cid, members in by_community.items()
+        ]
+    else:
+        board.rows = all_grids
+
+
+def _sum(kind: str, unit_id: int, name: str, members: Iterable[UnitFigures], board) -> UnitFigures:
+    members = list(members)
+    total = UnitFigures(
+        kind, unit_id, name, combine([m.outcomes for m in members], board.period.start)
+    )
+    for member in members:
+        total.add(member)
+    return total
+
+
+def _care(board, grids, grid_ids: list[int], as_of: date, until: datetime) -> None:
+    """Elderly-check compliance as the schedule stood at the end of the period: of the residents
+    on the care schedule, the share whose check was not overdue (webapp.rounds.care's rules)."""
+    intervals = care.care_intervals()
+    latest = care.latest_checks_subquery(grid_ids, as_of, until=until)
+    rows = db.session.execute(
+        select(Resident, Household.address, latest.c.last_checked_at)
+        .join(Household, Household.id == Resident.household_id)
+        .outerjoin(latest, latest.c.resident_id == Resident.id)
+        .where(
+            *care._candidate_filter(grid_ids, as_of),
+            Household.occupancy != Occupancy.MOVED_OUT,
+        )
+    )
+    overdue: list[care.DueCheck] = []
+    for resident, address, last_checked_at in rows:
+        flags = resident.care_flags(as_of)
+        interval = care.interval_for_flags(flags, intervals)
+        if interval is None:
+            continue
+        unit = grids[resident.grid_id]
+        unit.care_scheduled += 1
+        last_on = last_checked_at.astimezone(SHANGHAI).date() if last_checked_at else None
+        due_on = as_of if last_on is None else last_on + timedelta(days=interval)
+        if due_on < as_of:
+            unit.care_overdue += 1
+            overdue.append(
+                care.DueCheck(
+                    resident=resident,
+                    household_id=resident.household_id,
+                    address=address,
+                    flags=flags,
+                    interval_days=interval,
+                    last_checked_on=last_on,
+                    due_on=due_on,
+                    days_overdue=(as_of - due_on).days,
+                )
+            )
+    overdue.sort(key=lambda check: (check.due_on, check.address, check.resident.id))
+    board.overdue_checks = overdue
+
+
+def _coverage(board, grids, grid_ids: list[int], until: datetime) -> None:
+    """Lived-in households with at least one visit this quarter (up to the period's end), per
+    building. Distinct households, so ten visits to one door count once."""
+    since = _midnight(board.coverage_since)
+    visited = (
+        select(Visit.household_id)
+        .where(Visit.grid_id.in_(grid_ids), Visit.visited_at >= since, Visit.visited_at < until)
+        .distinct()
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(
+            Building.id,
+            Building.name,
+            Household.grid_id,
+            func.count(Household.id),
+            func.count(visited.c.household_id),
+        )
+        .join(Building, Building.id == Household.building_id)
+        .outerjoin(visited, visited.c.household_id == Household.id)
+        .where(Household.grid_id.in_(grid_ids), Household.occupancy.in_(LIVED_IN))
+        .group_by(Building.id, Building.name, Household.grid_id)
+        .order_by(Household.grid_id, Building.id)
+    )
+    for building_id, name, grid_id, households, visited_count in rows:
+        grids[grid_id].households += households
+        grids[grid_id].visited += visited_count
+        board.buildings.append(
+            BuildingCoverage(building_id, name, grid_id, households, visited_count)
+        )
+
+
+def _month_key(moment: datetime) -> str:
+    local = moment.astimezone(SHANGHAI)
+    return f"{local.year:04d}-{local.month:02d}"
+
+
+def _cases_opened(board, grid_ids: list[int], period: Period, until: datetime) -> None:
+    """Cases opened in the period by category, status now, level now and source; and a monthly
+    trend of opened and closed cases over the months up to the period's end."""
+    rows = db.session.execute(
+        select(Case.category, Case.status, Case.level, Case.source_kind).where(
+            Case.home_grid_id.in_(grid_ids), Case.opened_at >= period.start, Case.opened_at < until
+        )
+    ).all()
+    board.by_category = Counter(row[0] for row in rows).most_common()
+    board.by_status = _ordered(Counter(row[1] for row in rows), list(CaseStatus))
+    board.by_level = _ordered(Counter(row[2] for row in rows), list(CaseLevel))
+    board.by_source = Counter(row[3] for row in rows).most_common()
+
+    months: list[str] = []
+    year, month = period.last_day.year, period.last_day.month
+    for _i in range(TREND_MONTHS):
+        months.insert(0, f"{year:04d}-{month:02d}")
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    trend_start = _midnight(date(int(months[0][:4]), int(months[0][5:]), 1))
+    opened = Counter(
+        _month_key(at)
+        for at in db.session.scalars(
+            select(Case.opened_at).where(
+                Case.home_grid_id.in_(grid_ids),
+                Case.opened_at >= trend_start,
+                Case.opened_at < until,
+            )
+        )
+    )
+    closed = Counter(
+        _month_key(at)
+        for at in db.session.scalars(
+            select(Case.closed_at).where(
+                Case.home_grid_id.in_(grid_ids),
+                Case.closed_at >= trend_start,
+                Case.closed_at < until,
+            )
+        )
+    )
+    board.trend = [(key, opened.get(key, 0), closed.get(key, 0)) for key in months]
+
+
+def _ordered(counts: Counter, order: list[str]) -> list[tuple[str, int]]:
+    known = [(str(code), counts.get(str(code), 0)) for code in order]
+    return known + [(code, n) for code, n in counts.items() if code not in {c for c, _ in known}]
+
+
+def _local_settlement(grids, grid_ids: list[int], since: datetime, until: datetime) -> None:
+    """Of the cases whose last 办结 fell in the period, those resolved while still at grid level
+    (化解在基层). A case resolved twice (reopened after a dissatisfied 回访) counts once, by its
+    last 办结."""
+    rows = db.session.execute(
+        select(CaseEvent.case_id, Case.home_grid_id, CaseEvent.from_level)
+        .join(Case, Case.id == CaseEvent.case_id)
+        .where(
+            Case.home_grid_id.in_(grid_ids),
+            CaseEvent.action == "resolve",
+            CaseEvent.at >= since,
+            CaseEvent.at < until,
+        )
+        .order_by(CaseEvent.at, CaseEvent.id)
+    )
+    last: dict = {}
+    for case_id, grid_id, level in rows:
+        last[case_id] = (grid_id, level)
+    for grid_id, level in last.values():
+        grids[grid_id].resolved += 1
+        grids[grid_id].resolved_locally += level == CaseLevel.GRID
+
+
+def _open_cases(board, grids, grid_ids: list[int], now: datetime) -> None:
+    """Open hazards by category and age, and cases past their time limit now (red), with where
+    they wait: the level, and the department when one is assigned."""
+    cases = db.session.scalars(
+        select(Case)
+        .options(lazyload(Case.events))
+        .where(Case.home_grid_id.in_(grid_ids), Case.status.in_(OPEN_STATUSES))
+    ).all()
+    hazards: dict[str, Counter] = defaultdict(Counter)
+    late: list[LateCase] = []
+    departments: Counter = Counter()
+    for case in cases:
+        if case.source_kind == "hazard":
+            grids[case.home_grid_id].open_hazards += 1
+            hazards[case.category][_age_bucket((now - case.opened_at).days)] += 1
+        if limits.sla_state(case, now) == limits.SlaState.RED:
+            grids[case.home_grid_id].overdue_cases += 1
+            deadline = limits.effective(case.due_at, case, now) or now
+            grid_name, community_name = board.grid_names[case.home_grid_id]
+            late.append(LateCase(case, grid_name, community_name, (now - deadline).days))
+            departments[case.assigned_department or ""] += 1
+    board.hazards = sorted(
+        ((category, dict(buckets)) for category, buckets in hazards.items()),
+        key=lambda item: -sum(item[1].values()),
+    )
+    late.sort(key=lambda row: -row.days_over)
+    board.late_cases = late
+    board.late_by_department = departments.most_common()
+
+
+def _age_bucket(days: int) -> str:
+    label = HAZARD_AGE_BUCKETS[0][0]
+    for code, lower in HAZARD_AGE_BUCKETS:
+        if days >= lower:
+            label = code
+    return label
+
+
+def _supervised(board, grids, grid_ids: list[int], period: Period, now: datetime) -> None:
+    """督办 cases open at some time in the period, with their outcome against the 督办 deadline."""
+    cases = db.session.scalars(
+        select(Case)
+        .options(lazyload(Case.events))
+        .where(
+            Case.home_grid_id.in_(grid_ids),
+            Case.supervised.is_(True),
+            Case.opened_at < period.end,
+            (Case.closed_at.is_(None)) | (Case.closed_at >= period.start),
+        )
+        .order_by(Case.opened_at)
+    ).all()
+    for case in cases:
+        grids[case.home_grid_id].supervised += 1
+        grid_name, community_name = board.grid_names[case.home_grid_id]
+        board.supervised_cases.append(
+            SupervisedCase(case, grid_name, community_name, supervision_outcome(case, now))
+        )
+
+
+def supervision_outcome(case: Case, now: datetime) -> str:
+    deadline = case.supervise_deadline
+    if case.resolved_at is not None and case.status in (CaseStatus.RESOLVED, CaseStatus.CLOSED):
+        return "on_time" if deadline is None or case.resolved_at <= deadline else "late"
+    if deadline is not None and now > deadline:
+        return "overdue"
+    return "in_progress"

@@ -14,18 +14,20 @@ from typing import Any, TypeVar
 
 from flask import abort, g
 from flask_login import current_user, login_required
-from sqlalchemy import Select, select
+from sqlalchemy import Select, or_, select
 
 from webapp.audit import record_audit
 from webapp.extensions import db
 from webapp.models import (
     Building,
     Case,
+    CasePart,
     Community,
     Grid,
     Household,
     Notice,
     Resident,
+    ResidentReport,
     Role,
     ScopeKind,
     Street,
@@ -45,9 +47,24 @@ class Scope:
     grid_ids: frozenset[int]
     community_ids: frozenset[int]
     street_ids: frozenset[int]
+    # Department staff see no grid: only the cases assigned to their departments.
+    department_ids: frozenset[int] = frozenset()
 
     def covers_grid(self, grid_id: int | None) -> bool:
         return self.everything or (grid_id is not None and grid_id in self.grid_ids)
+
+    def covers_case(self, case: Case) -> bool:
+        if self.covers_grid(case.home_grid_id):
+            return True
+        return bool(self.department_ids) and (
+            db.session.scalar(
+                select(CasePart.id).where(
+                    CasePart.case_id == case.id,
+                    CasePart.department_id.in_(self.department_ids),
+                )
+            )
+            is not None
+        )
 
 
 def compute_scope(user: User, roles: Iterable[Role | str] | None = None) -> Scope:
@@ -56,6 +73,7 @@ def compute_scope(user: User, roles: Iterable[Role | str] | None = None) -> Scop
     grid_ids: set[int] = set()
     community_ids: set[int] = set()
     street_ids: set[int] = set()
+    department_ids: set[int] = set()
     everything = False
     for membership in user.memberships:
         if wanted is not None and Role(membership.role) not in wanted:
@@ -69,6 +87,8 @@ def compute_scope(user: User, roles: Iterable[Role | str] | None = None) -> Scop
             community_ids.add(membership.scope_id)
         elif kind is ScopeKind.STREET and membership.scope_id is not None:
             street_ids.add(membership.scope_id)
+        elif kind is ScopeKind.DEPARTMENT and membership.scope_id is not None:
+            department_ids.add(membership.scope_id)
 
     if street_ids:
         community_ids |= set(
@@ -78,7 +98,13 @@ def compute_scope(user: User, roles: Iterable[Role | str] | None = None) -> Scop
         grid_ids |= set(
             db.session.scalars(select(Grid.id).where(Grid.community_id.in_(community_ids)))
         )
-    return Scope(everything, frozenset(grid_ids), frozenset(community_ids), frozenset(street_ids))
+    return Scope(
+        everything,
+        frozenset(grid_ids),
+        frozenset(community_ids),
+        frozenset(street_ids),
+        frozenset(department_ids),
+    )
 
 
 def current_scope() -> Scope:
@@ -93,7 +119,7 @@ def _grid_column(model: Any) -> Any:
         return Grid.id
     if model is Case:
         return Case.home_grid_id
-    if model in (Building, Household, Resident) or issubclass(model, FieldRecord):
+    if model in (Building, Household, Resident, ResidentReport) or issubclass(model, FieldRecord):
         return model.grid_id
     return None
 
@@ -106,6 +132,9 @@ def scoped(model: type[M], actor: User | None = None, scope: Scope | None = None
     if scope.everything:
         return query
     grid_column = _grid_column(model)
+    if model is Case and scope.department_ids:
+        assigned = select(CasePart.case_id).where(CasePart.department_id.in_(scope.department_ids))
+        return query.where(or_(Case.home_grid_id.in_(scope.grid_ids), Case.id.in_(assigned)))
     if grid_column is not None:
         return query.where(grid_column.in_(scope.grid_ids))
     if model is Community:

@@ -1,9 +1,10 @@
 """Time limits per stage × category × severity, with yellow and red thresholds (DESIGN.md §4).
 
 Limits live in the `settings` table under "case_time_limits" as a list of rows
-`{"stage", "category", "severity", "yellow", "red"}` in working days; "*" matches any category
-or severity and the most specific row wins. Pages derive a case's colour from its timestamps, so
-they are right even when `flask sla tick` has not run yet.
+`{"stage", "category", "severity", "yellow", "red", "unit"}`; "*" matches any category or
+severity and the most specific row wins. `unit` is "days" (working days on the calendar table) or
+"hours" (clock hours, nights and weekends included: an urgent hazard does not wait for Monday).
+Pages derive a colour from timestamps, so they are right even when `flask sla tick` has not run.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from webapp.cases.workdays import add_workdays
+from webapp.cases.workdays import add_workdays, workdays_between
 from webapp.extensions import db
 from webapp.models import Case, CaseStatus, Setting
 
@@ -23,6 +24,13 @@ class Stage(enum.StrEnum):
     ACCEPT = "accept"  # escalated: the level above must accept (受理)
     HANDLE = "handle"  # open at the grid, or accepted and being handled
     FOLLOW_UP = "follow_up"  # resolved: the home grid's worker visits back (回访)
+    SIGN = "sign"  # a department's part: assigned, to be signed for (签收)
+    REPORT_BACK = "report_back"  # a department's part: signed, to be reported back (回单)
+
+
+# Stages the admin table must always cover; the department stages fall back to the defaults.
+CASE_STAGES = (Stage.ACCEPT, Stage.HANDLE, Stage.FOLLOW_UP)
+UNITS = ("days", "hours")
 
 
 class SlaState(enum.StrEnum):
@@ -40,20 +48,36 @@ class Limit:
     severity: str
     yellow: int
     red: int
+    unit: str = "days"
+
+    def deadlines(self, start: datetime) -> tuple[datetime, datetime]:
+        """(yellow, red) for a stage starting at `start`."""
+        if self.unit == "hours":
+            return start + timedelta(hours=self.yellow), start + timedelta(hours=self.red)
+        return add_workdays(start, self.yellow), add_workdays(start, self.red)
 
 
-# Working days. Grids get the handle limit too: a worker mediating has as long as a department.
+# Grids get the handle limit too: a worker mediating has as long as a department. Urgent matters
+# count hours (黄金24小时): respond within 2 hours, settle within 24.
 DEFAULT_LIMITS: list[Limit] = [
-    Limit("accept", "*", "urgent", 0, 1),
+    Limit("accept", "*", "urgent", 1, 2, "hours"),
     Limit("accept", "*", "high", 1, 1),
     Limit("accept", "*", "medium", 1, 2),
     Limit("accept", "*", "low", 2, 3),
-    Limit("handle", "*", "urgent", 1, 2),
+    Limit("handle", "*", "urgent", 12, 24, "hours"),
     Limit("handle", "*", "high", 2, 3),
     Limit("handle", "*", "medium", 3, 5),
     Limit("handle", "*", "low", 5, 10),
     Limit("follow_up", "*", "*", 3, 5),
+    Limit("sign", "*", "urgent", 1, 2, "hours"),
+    Limit("sign", "*", "*", 0, 1),
+    Limit("report_back", "*", "urgent", 12, 24, "hours"),
+    Limit("report_back", "*", "high", 2, 3),
+    Limit("report_back", "*", "*", 3, 5),
 ]
+
+LEADER_SETTING_KEY = "case_leader_workdays"
+DEFAULT_LEADER_WORKDAYS = 20
 
 
 def stage_of(status: str) -> Stage | None:
@@ -107,8 +131,7 @@ def start_stage(case: Case, now: datetime, limits: list[Limit] | None = None) ->
         case.warn_at = case.due_at = None
         return
     limit = limit_for(stage, case.category, case.severity, limits or configured_limits())
-    case.warn_at = add_workdays(now, limit.yellow)
-    case.due_at = add_workdays(now, limit.red)
+    case.warn_at, case.due_at = limit.deadlines(now)
 
 
 def paused_for(case: Case, now: datetime) -> timedelta:
@@ -137,3 +160,25 @@ def sla_state(case: Case, now: datetime) -> SlaState:
 def time_left(case: Case, now: datetime) -> timedelta | None:
     due = effective(case.due_at, case, now)
     return None if due is None else due - now
+
+
+def leader_workdays() -> int:
+    """A case open longer than this many working days is flagged for a leader (包案)."""
+    setting = db.session.get(Setting, LEADER_SETTING_KEY)
+    return int(setting.value) if setting is not None and setting.value else DEFAULT_LEADER_WORKDAYS
+
+
+def save_leader_workdays(days: int) -> None:
+    setting = db.session.get(Setting, LEADER_SETTING_KEY)
+    if setting is None:
+        db.session.add(Setting(key=LEADER_SETTING_KEY, value=days))
+    else:
+        setting.value = days
+
+
+def needs_leader(case: Case, now: datetime, threshold: int | None = None) -> bool:
+    """包案: still not closed after the configured number of working days since it opened."""
+    if case.status == CaseStatus.CLOSED:
+        return False
+    threshold = leader_workdays() if threshold is None else threshold
+    return workdays_between(case.opened_at, now) > threshold

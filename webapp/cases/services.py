@@ -8,18 +8,18 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from webapp.auth.scope import Scope, scoped
-from webapp.cases import limits
-from webapp.cases.actions import HANDLER_ROLE, Actor, pending_extension
+from webapp.cases import actions, limits
+from webapp.cases.actions import HANDLER_ROLE
 from webapp.extensions import db
 from webapp.models import (
     RECORD_MODELS,
     Case,
+    CaseEvent,
     CaseLevel,
     CaseStatus,
     Community,
     Grid,
     RecordKind,
-    Role,
     User,
 )
 
@@ -122,53 +122,63 @@ def sla_counts(rows: list[BoardRow]) -> dict[str, int]:
 def source_record(case: Case):
     if case.source_record_id is None:
         return None
+    if case.source_kind not in tuple(RecordKind):
+        return None  # a resident's report: the case page links to it (templates/residents)
     model = RECORD_MODELS.get(RecordKind(case.source_kind))
     return db.session.get(model, case.source_record_id) if model else None
 
 
 def available_actions(case: Case, user: User) -> list[str]:
-    """The actions worth offering this user now; the service re-checks everything on submit."""
-    actor = Actor(user, case)
-    status, level = CaseStatus(case.status), CaseLevel(case.level)
-    handler = actor.is_(HANDLER_ROLE[level])
-    offered = []
-    if status != CaseStatus.CLOSED and actor.is_(
-        Role.GRID_WORKER, Role.COMMUNITY_STAFF, Role.STREET_STAFF
-    ):
-        offered.append("note")
-    if (
-        level is CaseLevel.GRID
-        and status is CaseStatus.OPEN
-        and actor.is_(Role.GRID_WORKER, Role.COMMUNITY_STAFF)
-    ) or (
-        level is CaseLevel.COMMUNITY
-        and status in (CaseStatus.ACCEPTED, CaseStatus.ESCALATED)
-        and actor.is_(Role.COMMUNITY_STAFF)
-    ):
-        offered.append("request_escalation")
-    if handler and status is CaseStatus.ESCALATED:
-        offered.append("accept")
-    if handler and status in (CaseStatus.ACCEPTED, CaseStatus.ESCALATED) and level != "grid":
-        offered.append("assign")
-    if actor.is_(Role.STREET_STAFF) and status != CaseStatus.CLOSED:
-        offered.append("supervise")
-    waiting_extension = pending_extension(case)
-    if handler and status in (CaseStatus.OPEN, CaseStatus.ACCEPTED):
-        offered.append("resume" if case.paused_at else "pause")
-        if waiting_extension is None:
-            offered.append("request_extension")
-    if actor.is_(Role.STREET_STAFF) and waiting_extension is not None:
-        offered.append("approve_extension")
-    assignee = case.assigned_user_id == user.id
-    if (handler or assignee) and status in (CaseStatus.OPEN, CaseStatus.ACCEPTED):
-        offered.append("resolve")
-    if status is CaseStatus.RESOLVED and actor.is_(Role.GRID_WORKER, Role.COMMUNITY_STAFF):
-        offered.append("follow_up")
-    if status in (CaseStatus.RESOLVED, CaseStatus.CLOSED) and actor.is_(
-        HANDLER_ROLE[level], Role.STREET_STAFF
-    ):
-        offered.append("reopen")
-    return offered
+    """The page's buttons, read from the one table in webapp.cases.actions."""
+    return actions.available_actions(case, user)
+
+
+# The action a status calls for, in order: the page shows the first one offered open and first.
+NEXT_ACTIONS = (
+    "accept",
+    "sign",
+    "report_back",
+    "review",
+    "assign",
+    "follow_up",
+    "resolve",
+    "request_escalation",
+    "approve_extension",
+    "note",
+)
+
+
+def next_action(offered: list[str]) -> str | None:
+    return next((action for action in NEXT_ACTIONS if action in offered), None)
+
+
+def leader_list(scope: Scope, now: datetime) -> tuple[list[tuple[Case, CaseEvent]], list[Case]]:
+    """A leader's list: cases closed as unresolvable (with their reasons and measures), and
+    cases open longer than the configured number of working days (包案)."""
+    unresolvable = list(
+        db.session.execute(
+            scoped(Case, scope=scope)
+            .add_columns(CaseEvent)
+            .join(CaseEvent, CaseEvent.case_id == Case.id)
+            .where(CaseEvent.action == "close_unresolvable", Case.status == CaseStatus.CLOSED)
+            .order_by(CaseEvent.at.desc())
+            .limit(200)
+        ).tuples()
+    )
+    threshold = limits.leader_workdays()
+    # A working day is at least a calendar day: only cases older than that can be over the line.
+    oldest = now - timedelta(days=threshold)
+    long_running = [
+        case
+        for case in db.session.scalars(
+            scoped(Case, scope=scope)
+            .where(Case.status != CaseStatus.CLOSED, Case.opened_at < oldest)
+            .order_by(Case.opened_at)
+            .limit(500)
+        )
+        if limits.needs_leader(case, now, threshold)
+    ]
+    return unresolvable, long_running
 
 
 def assignable_people(case: Case) -> list[User]:

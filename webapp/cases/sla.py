@@ -17,10 +17,10 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
 from webapp.cases import limits
-from webapp.cases.actions import HANDLER_ROLE, NEXT_LEVEL, notify_escalation
+from webapp.cases.actions import HANDLER_ROLE, NEXT_LEVEL, notify_escalation, write_event
 from webapp.changes import bump
 from webapp.extensions import db
-from webapp.models import Case, CaseEvent, CaseLevel, CaseStatus, Notification, Role
+from webapp.models import Case, CaseLevel, CaseStatus, Notification, Role
 from webapp.notify import members_for_grid, notify
 
 ACTIVE = (CaseStatus.OPEN, CaseStatus.ESCALATED, CaseStatus.ACCEPTED, CaseStatus.RESOLVED)
@@ -87,18 +87,14 @@ def _escalate(case: Case, now: datetime) -> None:
     case.level = NEXT_LEVEL[CaseLevel(case.level)]
     case.status = CaseStatus.ESCALATED
     limits.start_stage(case, now)
-    db.session.add(
-        CaseEvent(
-            case_id=case.id,
-            actor_id=None,
-            at=now,
-            action="auto_escalate",
-            from_status=from_status,
-            to_status=case.status,
-            from_level=from_level,
-            to_level=case.level,
-            data={"reason": "red"},
-        )
+    write_event(
+        case,
+        "auto_escalate",
+        actor_id=None,
+        at=now,
+        from_status=from_status,
+        from_level=from_level,
+        data={"reason": "red"},
     )
     bump(case)
     db.session.flush()  # the version check happens here

@@ -1,29 +1,118 @@
 """Working days on the Chinese government calendar (DESIGN.md §4).
 
-`chinesecalendar` knows the public holidays and the make-up workdays (调休) it has been told
-about; for a year it does not cover, Monday–Friday is the best guess. Time limits are counted in
-Asia/Shanghai: "3 working days" from a report means "by the end of the third working day after
-the day it arrived", the way 限时办结 is read in government practice.
+The calendar is a table (`calendar_days`) that admin can edit: holidays on weekdays and make-up
+workdays (调休) on weekends. It is seeded from `chinesecalendar`, which is only told about a year
+once the State Council publishes it (in late autumn), so a coming year is typed in by hand. A year
+with any row in the table is read from the table alone; a year without is read from the package;
+a year the package does not cover either is Monday–Friday, the best guess.
+
+Time limits are counted in Asia/Shanghai: "3 working days" from a report means "by the end of the
+third working day after the day it arrived", the way 限时办结 is read in government practice.
 """
 
 from __future__ import annotations
 
+import time as monotonic_time
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 
 import chinese_calendar
+from chinese_calendar import constants as package_calendar
+from flask import current_app, has_app_context
+from sqlalchemy import select
 
 from webapp.i18n import SHANGHAI
 
 END_OF_DAY = time(23, 59, 59)
+# Other server processes see an admin's edit within this long; this one sees it at once.
+CACHE_SECONDS = 60
+
+HOLIDAY_NAMES = {
+    "New Year's Day": "元旦",
+    "Spring Festival": "春节",
+    "Tomb-sweeping Day": "清明节",
+    "Labour Day": "劳动节",
+    "Dragon Boat Festival": "端午节",
+    "Mid-autumn Festival": "中秋节",
+    "National Day": "国庆节",
+    "Anti-Fascist 70th Day": "抗战胜利纪念日",
+}
 
 
-@lru_cache(maxsize=4096)
-def is_workday(day: date) -> bool:
+@dataclass(frozen=True)
+class CalendarTable:
+    days: dict[date, bool]
+    years: frozenset[int]
+
+
+_EMPTY = CalendarTable({}, frozenset())
+
+
+def _table() -> CalendarTable:
+    """The admin-editable table, cached per app for a short while (the board asks often)."""
+    if not has_app_context():
+        return _EMPTY
+    from webapp.extensions import db
+    from webapp.models import CalendarDay
+
+    cached = current_app.extensions.get("work_calendar")
+    if cached is not None and monotonic_time.monotonic() - cached[0] < CACHE_SECONDS:
+        return cached[1]
+    rows = db.session.execute(select(CalendarDay.day, CalendarDay.is_workday)).all()
+    table = CalendarTable(
+        {day: workday for day, workday in rows}, frozenset(day.year for day, _w in rows)
+    )
+    current_app.extensions["work_calendar"] = (monotonic_time.monotonic(), table)
+    return table
+
+
+def forget_cached_calendar() -> None:
+    """After an edit of the table: this process reads it again at once."""
+    if has_app_context():
+        current_app.extensions.pop("work_calendar", None)
+
+
+@lru_cache(maxsize=8192)
+def _package_is_workday(day: date) -> bool:
     try:
         return chinese_calendar.is_workday(day)
     except NotImplementedError:  # a year the package has no data for
         return day.weekday() < 5
+
+
+def package_covers(year: int) -> bool:
+    return any(day.year == year for day in package_calendar.holidays)
+
+
+def package_days(year: int) -> list[tuple[date, bool, str]]:
+    """The package's holidays and make-up workdays of `year`: what seeding copies."""
+    days = [
+        (day, False, HOLIDAY_NAMES.get(name, name))
+        for day, name in package_calendar.holidays.items()
+        if day.year == year
+    ]
+    days += [
+        (day, True, HOLIDAY_NAMES.get(name, name) + "调休")
+        for day, name in package_calendar.workdays.items()
+        if day.year == year
+    ]
+    return sorted(days)
+
+
+def calendar_source(year: int, table: CalendarTable | None = None) -> str:
+    """Where `year`'s working days come from: "table", "package" or "weekdays" (a guess)."""
+    table = table or _table()
+    if year in table.years:
+        return "table"
+    return "package" if package_covers(year) else "weekdays"
+
+
+def is_workday(day: date) -> bool:
+    table = _table()
+    if day.year in table.years:
+        return table.days.get(day, day.weekday() < 5)
+    return _package_is_workday(day)
 
 
 def add_workdays(start: datetime, days: int) -> datetime:

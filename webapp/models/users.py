@@ -24,6 +24,7 @@ class Role(enum.StrEnum):
     GRID_WORKER = "grid_worker"
     COMMUNITY_STAFF = "community_staff"
     STREET_STAFF = "street_staff"
+    DEPARTMENT_STAFF = "department_staff"
     ADMIN = "admin"
 
 
@@ -31,6 +32,7 @@ class ScopeKind(enum.StrEnum):
     GRID = "grid"
     COMMUNITY = "community"
     STREET = "street"
+    DEPARTMENT = "department"
     ALL = "all"
 
 
@@ -39,6 +41,7 @@ ROLE_SCOPE_KIND = {
     Role.GRID_WORKER: ScopeKind.GRID,
     Role.COMMUNITY_STAFF: ScopeKind.COMMUNITY,
     Role.STREET_STAFF: ScopeKind.STREET,
+    Role.DEPARTMENT_STAFF: ScopeKind.DEPARTMENT,
     Role.ADMIN: ScopeKind.ALL,
 }
 
@@ -90,7 +93,8 @@ class User(Base):
 
 
 class Membership(Base):
-    """A role held over a scope. `scope_id` is a grid, community or street id; null for `all`."""
+    """A role held over a scope. `scope_id` is a grid, community, street or department id; null
+    for `all`."""
 
     __tablename__ = "memberships"
     __table_args__ = (UniqueConstraint("user_id", "role", "scope_kind", "scope_id"),)

@@ -46,8 +46,15 @@ def load_config(instance_path: str) -> dict:
         "REDIS_URL": redis_url,
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
+        # Reverse proxies in front of the app whose X-Forwarded-* headers are believed (0: none).
+        "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0") or 0),
         "LOGIN_LIMIT_PER_IP": os.environ.get("LOGIN_LIMIT_PER_IP", "30 per 10 minutes"),
         "LOGIN_LIMIT_PER_USERNAME": os.environ.get("LOGIN_LIMIT_PER_USERNAME", "8 per 10 minutes"),
+        # Reveals of a masked value per user (webapp/rounds/reveal.py); each one is audited.
+        "REVEAL_LIMIT": os.environ.get("REVEAL_LIMIT", "20 per hour;60 per day"),
+        # Retention (flask retention run): ages in days past which personal detail is anonymised.
+        "RETENTION_RECORD_TEXT_DAYS": int(os.environ.get("RETENTION_RECORD_TEXT_DAYS", "1095")),
+        "RETENTION_AUDIT_DETAIL_DAYS": int(os.environ.get("RETENTION_AUDIT_DETAIL_DAYS", "730")),
         # The __Host- prefix makes browsers refuse the cookie unless Secure, path=/ and no Domain:
         # only possible over HTTPS, so production only.
         "SESSION_COOKIE_NAME": "__Host-gridrounds" if production else "gridrounds",

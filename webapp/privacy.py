@@ -155,6 +155,8 @@ class Viewer:
 
 
 PUBLIC_VIEWER = Viewer(frozenset(), frozenset(), frozenset())
+# Outside a request (CLI, services called directly) nobody in particular is looking: mask all.
+NOBODY_IN_PARTICULAR = Viewer(frozenset(), frozenset(), frozenset(), sees_everything=True)
 
 
 def viewer_for(user: User | None) -> Viewer:
@@ -183,7 +185,7 @@ def current_viewer() -> Viewer:
     from flask_login import current_user
 
     if not has_request_context():
-        return PUBLIC_VIEWER
+        return NOBODY_IN_PARTICULAR
     if "privacy_viewer" not in g:
         g.privacy_viewer = viewer_for(current_user)
     return g.privacy_viewer

@@ -12,6 +12,7 @@ from webapp.extensions import db
 from webapp.masking import mask_id_number, mask_name, mask_phone
 from webapp.models import Role
 from webapp.ops import Conflict, DomainError, Invalid, OutOfScope
+from webapp.privacy import current_viewer
 
 bp = Blueprint("web", __name__)
 
@@ -84,6 +85,8 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(mask_name, "mask_name")
     app.add_template_filter(mask_phone, "mask_phone")
     app.add_template_filter(mask_id_number, "mask_id")
+    # The masking table for this viewer (webapp/privacy.py): `viewer().name(resident)` etc.
+    app.add_template_global(current_viewer, "viewer")
 
     @app.context_processor
     def _layout_helpers() -> dict:

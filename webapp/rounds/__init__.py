@@ -7,5 +7,6 @@ from webapp.rounds import (  # noqa: E402,F401
     photo_views,  # noqa: E402,F401
     profile_views,
     record_views,
+    reveal_views,  # noqa: E402,F401
     views,  # noqa: E402,F401
 )

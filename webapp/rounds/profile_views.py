@@ -14,6 +14,7 @@ from webapp.extensions import db
 from webapp.i18n import local_today
 from webapp.models import EDITABLE_CARE_FLAGS, Household, Resident
 from webapp.ops import Conflict, Invalid, Op
+from webapp.privacy import current_viewer
 from webapp.rounds import bp, profiles, services
 from webapp.rounds.views import FIELD_VIEWERS
 
@@ -132,7 +133,7 @@ def search():
     """Search by address, name or phone. POST, so names and phone numbers never sit in URLs,
     browser history or server logs."""
     query = request.form.get("q", "").strip() if request.method == "POST" else ""
-    households, residents = services.search_grid(current_scope(), query)
+    households, residents = services.search_grid(current_scope(), query, viewer=current_viewer())
     return render_template(
         "rounds/search.html",
         query=query,

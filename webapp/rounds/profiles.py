@@ -16,9 +16,9 @@ from flask_babel import gettext as _
 from webapp.auth.scope import compute_scope, scoped
 from webapp.changes import bump
 from webapp.extensions import db
-from webapp.masking import mask_name, mask_phone
 from webapp.models import EDITABLE_CARE_FLAGS, Household, Occupancy, Resident, User
 from webapp.ops import Conflict, Invalid, Op, OutOfScope
+from webapp.privacy import current_viewer
 
 PHONE_PATTERN = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8}|\d{7,8})$")
 OCCUPANCIES = tuple(o.value for o in Occupancy)
@@ -28,12 +28,13 @@ RESIDENT_FIELDS = ("phone", *EDITABLE_CARE_FLAGS, "moved_out", "notes")
 
 
 def household_snapshot(household: Household) -> dict[str, Any]:
-    """The editable fields as they may travel to a phone: phones masked, free-text notes left
-    out (they may hold health or family details; the edit page on the server shows them)."""
+    """The editable fields as they may travel to a phone: phones as the masking table shows
+    them to this viewer (webapp/privacy.py), free-text notes left out (they may hold health or
+    family details; the edit page on the server shows them)."""
     return {
         "household_id": household.id,
         "version": household.version,
-        "contact_phone": mask_phone(household.contact_phone),
+        "contact_phone": current_viewer().phone(household, "contact_phone"),
         "occupancy": household.occupancy,
     }
 
@@ -42,8 +43,8 @@ def resident_snapshot(resident: Resident) -> dict[str, Any]:
     data: dict[str, Any] = {
         "resident_id": resident.id,
         "version": resident.version,
-        "name": mask_name(resident.name),
-        "phone": mask_phone(resident.phone),
+        "name": current_viewer().name(resident),
+        "phone": current_viewer().phone(resident),
         "moved_out": resident.moved_out,
     }
     data.update({flag: getattr(resident, flag) for flag in EDITABLE_CARE_FLAGS})

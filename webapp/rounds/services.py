@@ -21,6 +21,7 @@ from webapp.models import (
     Resident,
     Visit,
 )
+from webapp.privacy import PUBLIC_VIEWER, Viewer
 
 
 @dataclass(frozen=True)
@@ -162,13 +163,19 @@ def open_cases_of(household: Household) -> list[Case]:
 
 
 def search_grid(
-    scope: Scope, query: str, limit: int = 30
+    scope: Scope, query: str, limit: int = 30, viewer: Viewer | None = None
 ) -> tuple[list[Household], list[Resident]]:
     """Households by address and residents by name or phone, inside the scope. Phone numbers
-    match on their last digits too, as workers are often told "the one ending 5678"."""
+    match on their last digits too, as workers are often told "the one ending 5678".
+
+    A search never matches on a field the searcher cannot see in full (DESIGN.md §7): otherwise
+    23 searches on phone tails recover a masked number. So names match only in the grids where
+    `viewer` sees names in full, phones only where it sees phones in full (its own grids, for a
+    worker), and ID numbers, masked for everyone, never."""
     query = query.strip()
     if not query:
         return [], []
+    viewer = viewer or PUBLIC_VIEWER
     pattern = f"%{query}%"
     households = list(
         db.session.scalars(
@@ -178,10 +185,15 @@ def search_grid(
             .limit(limit)
         )
     )
-    resident_filter = Resident.name.like(f"{query}%")
+    resident_filter = Resident.name.like(f"{query}%") & Resident.grid_id.in_(
+        viewer.grids_seeing_in_full("name")
+    )
     digits = "".join(ch for ch in query if ch.isdigit())
     if len(digits) >= 4:
-        resident_filter = resident_filter | Resident.phone.like(f"%{digits}")
+        resident_filter = resident_filter | (
+            Resident.phone.like(f"%{digits}")
+            & Resident.grid_id.in_(viewer.grids_seeing_in_full("phone"))
+        )
     residents = list(
         db.session.scalars(
             scoped(Resident, scope=scope)

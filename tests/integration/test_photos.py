@@ -440,12 +440,12 @@ def g1_photo(world, signed_in) -> str:
     return response.json["url"]
 
 
-def test_the_uploader_gets_the_photo_with_private_immutable_caching(g1_photo, signed_in):
+def test_the_uploader_gets_the_photo_kept_by_no_cache(g1_photo, signed_in):
     response = signed_in("worker_g1").get(g1_photo)
 
     assert response.status_code == 200
     assert response.headers["Content-Type"] == "image/jpeg"
-    assert response.headers["Cache-Control"] == "private, max-age=31536000, immutable"
+    assert response.headers["Cache-Control"] == "no-store"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert Image.open(io.BytesIO(response.data)).format == "JPEG"
 

@@ -17,10 +17,6 @@ from webapp.extensions import db
 from webapp.models.records import Attachment
 from webapp.rounds import bp, photos
 
-# The bytes behind an id never change (a new photo gets a new id), so the phone may keep it for a
-# year; `private` keeps shared caches and proxies from storing a resident's photo.
-PHOTO_CACHE_CONTROL = "private, max-age=31536000, immutable"
-
 
 @bp.get("/attachments/<uuid:attachment_id>")
 @login_required
@@ -38,6 +34,7 @@ def photo(attachment_id: uuid.UUID):
     if not path.is_file():
         abort(404)
     response = send_file(path, mimetype=photos.STORED_CONTENT_TYPE, etag=attachment.sha256)
-    response.headers["Cache-Control"] = PHOTO_CACHE_CONTROL
+    # No Cache-Control here: a resident's photo is an authenticated answer, kept by no cache
+    # (webapp/security.py sets no-store), so it does not outlive logout on a shared phone.
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response

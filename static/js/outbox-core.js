@@ -7,6 +7,7 @@
   var kv = root.idbKeyval;
   var OUTBOX_DB = "gridrounds";
   var META_DB = "gridrounds-meta";
+  var COPY_DB = "gridrounds-copy"; // the grid's data (grid-store.js), wiped with the rest
   var PUSH_URL = "/api/v1/sync/push";
   var MAX_OPS = 100; // the server takes 500; smaller batches answer sooner on a weak signal
   var MAX_BYTES = 1500000; // the server takes 2 MB
@@ -337,7 +338,7 @@
 
   // Logout: the outbox, the device's bookkeeping and every cache of ours go; the worker stays.
   function wipe() {
-    var waits = [OUTBOX_DB, META_DB].map(function (name) {
+    var waits = [OUTBOX_DB, META_DB, COPY_DB].map(function (name) {
       var open = stores[name];
       delete stores[name];
       var closed = open ? open("readonly", function (s) { s.transaction.db.close(); }).catch(function () {}) : Promise.resolve();
@@ -355,6 +356,8 @@
   root.GridOutbox = {
     CACHE_PREFIX: CACHE_PREFIX,
     PAGES_CACHE: CACHE_PREFIX + "pages-v1",
+    COPY_DB: COPY_DB,
+    store: store,
     newUuid: newUuid,
     all: all,
     mine: mine,

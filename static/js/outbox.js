@@ -1,6 +1,6 @@
 // The page side of offline-first (DESIGN.md §5): registers the service worker, turns every field
 // form into an outbox item (the one write path), keeps the "N 条待同步" counter and the outbox page
-// current, downloads the worker's grid, and wipes the phone at logout. Words come from the
+// current, and wipes the phone at logout. Words come from the
 // server in #gridrounds-strings; the flush itself is in outbox-core.js, shared with the worker.
 "use strict";
 
@@ -11,7 +11,7 @@
   const TOAST = "gridrounds.toast";
   const PREFILL = "gridrounds.prefill";
   const LAST_USER = "gridrounds.user";
-  const LAST_DOWNLOAD = "gridrounds.lastDownload";
+  const LAST_TRY = "gridrounds.copyTried"; // grid-store.js: when the copy was last pulled
   const COUNT = "gridrounds.count"; // items of any user, kept for a logout that must not wait
   let user = body.getAttribute("data-user");
   let usable = Boolean(OB && window.indexedDB);
@@ -243,24 +243,38 @@
     });
   }
 
-  // A worker's case action (note, escalation request, 回访): the form's fields are the payload.
+  // Ops whose payload is the form's fields: a worker's case action (note, escalation request,
+  // 回访) and the check of a resident's report (report.verify).
+  // Register changes too (templates/rounds/register_*.html): creates carry the UUID the page
+  // made (a second tap makes no second household); changes name the resident and the version seen.
+  const FIELD_PAYLOAD_OPS = ["case.action", "report.verify", "household.create", "resident.create",
+    "resident.move_out", "resident.deceased", "resident.transfer"];
+
   function caseActionItem(form) {
     const payload = {};
     new FormData(form).forEach((value, name) => {
       if (name !== "csrf_token" && typeof value === "string" && value.trim()) payload[name] = value.trim();
     });
-    return baseItem(form, {
+    const op = {
       op_id: OB.newUuid(),
-      type: "case.action",
-      record_id: OB.newUuid(),
+      type: form.getAttribute("data-op-form"),
+      record_id: payload.record_id || OB.newUuid(),
       client_time: new Date().toISOString(),
       payload: payload
-    });
+    };
+    const registerId = form.getAttribute("data-register-id");
+    if (registerId) {
+      op.record_id = parseInt(registerId, 10);
+      op.base_version = parseInt(payload.base_version, 10);
+    }
+    delete payload.record_id;
+    delete payload.base_version;
+    return baseItem(form, op);
   }
 
   function builderFor(form) {
     if (form.hasAttribute("data-record-form")) return recordItem;
-    return form.getAttribute("data-op-form") === "case.action" ? caseActionItem : profileItem;
+    return FIELD_PAYLOAD_OPS.indexOf(form.getAttribute("data-op-form")) >= 0 ? caseActionItem : profileItem;
   }
 
   // --- checking and showing errors in the markup the server uses -------------------------------
@@ -399,7 +413,7 @@
 
   async function save(form, build) {
     clearErrors(form);
-    const checked = form.hasAttribute("data-record-form") || form.getAttribute("data-op-form") === "case.action";
+    const checked = form.hasAttribute("data-record-form") || FIELD_PAYLOAD_OPS.indexOf(form.getAttribute("data-op-form")) >= 0;
     const missing = checked ? missingFields(form) : {};
     if (Object.keys(missing).length) return showErrors(form, missing);
     busy(form, true);
@@ -444,7 +458,7 @@
   }
 
   function forget() {
-    [LAST_USER, LAST_DOWNLOAD, COUNT].forEach((key) => localStorage.removeItem(key));
+    [LAST_USER, LAST_TRY, COUNT].forEach((key) => localStorage.removeItem(key));
     sessionStorage.clear();
   }
 
@@ -614,68 +628,6 @@
     form.parentNode.insertBefore(note, form);
   }
 
-  // --- download my grid -------------------------------------------------------------------------
-
-  function showLastDownload(box) {
-    const status = $("[data-download-status]", box);
-    const last = localStorage.getItem(LAST_DOWNLOAD);
-    status.textContent = last
-      ? t("last_download", { time: localTime(last) })
-      : status.getAttribute("data-never");
-  }
-
-  async function download(box) {
-    const status = $("[data-download-status]", box);
-    const bar = $("[data-download-progress]", box);
-    const button = $("[data-download-grid]", box);
-    if (navigator.onLine === false || !window.caches) {
-      status.textContent = t("download_offline");
-      return;
-    }
-    button.disabled = true;
-    let done = 0;
-    let failed = 0;
-    try {
-      const response = await fetch(box.getAttribute("data-urls"), { credentials: "same-origin", headers: { Accept: "application/json" } });
-      if (response.redirected || response.status === 401) { // the login ended: it sends us to /login
-        status.textContent = t("auth_expired");
-        button.disabled = false;
-        return;
-      }
-      const urls = (await response.json()).urls;
-      const cache = await caches.open(OB.PAGES_CACHE);
-      bar.max = urls.length;
-      bar.value = 0;
-      bar.hidden = false;
-      let next = 0;
-      const worker = async () => {
-        while (next < urls.length) {
-          const url = urls[next++];
-          try {
-            const page = await fetch(url, { credentials: "same-origin" });
-            const type = page.headers.get("Content-Type") || "";
-            if (page.status === 200 && !page.redirected && type.indexOf("text/html") === 0) await cache.put(url, page);
-            else failed += 1;
-          } catch (error) {
-            failed += 1;
-          }
-          done += 1;
-          bar.value = done;
-          status.textContent = t("download_progress", { done: done, total: urls.length });
-        }
-      };
-      await Promise.all([worker(), worker(), worker(), worker()]);
-      localStorage.setItem(LAST_DOWNLOAD, new Date().toISOString());
-      showLastDownload(box);
-      status.textContent = t("download_done", { n: done - failed }) + " " +
-        (failed ? t("download_failed", { n: failed }) + " " : "") + status.textContent;
-    } catch (error) {
-      status.textContent = t("err_network");
-    }
-    bar.hidden = true;
-    button.disabled = false;
-  }
-
   // --- wiring -----------------------------------------------------------------------------------
 
   document.addEventListener("submit", (event) => {
@@ -715,16 +667,12 @@
           registration.waiting.postMessage({ type: "skip-waiting" });
         }
       });
-    } else if (target.hasAttribute("data-download-grid")) {
-      download(target.closest("[data-offline-download]"));
     }
   });
 
   async function start() {
     showToast();
     registerWorker();
-    const box = $("[data-offline-download]");
-    if (box) showLastDownload(box);
     if (!usable) return;
     if (!user && body.hasAttribute("data-shell")) {
       user = await OB.getMeta("user").catch(() => null);

@@ -49,13 +49,16 @@ CLIENT_STRINGS = {
     "op_household_update": _l("Household details"),
     "op_resident_update": _l("Resident details"),
     "op_case_action": _l("Case action"),
-    "download_progress": _l(
-        "Downloading %(done)s of %(total)s pages…", done="{done}", total="{total}"
+    "copy_progress": _l("Updating the offline copy… %(n)s rows received", n="{n}"),
+    "copy_done": _l("Updated: %(n)s changes.", n="{n}"),
+    "copy_current": _l("Already up to date."),
+    "copy_counts": _l(
+        "%(households)s households · %(residents)s residents",
+        households="{households}",
+        residents="{residents}",
     ),
-    "download_done": _l("Downloaded %(n)s pages.", n="{n}"),
-    "download_failed": _l("%(n)s pages could not be downloaded.", n="{n}"),
     "download_offline": _l("Connect to the internet to download."),
-    "last_download": _l("Last downloaded: %(time)s", time="{time}"),
+    "last_download": _l("Last updated: %(time)s", time="{time}"),
     "field_error": _l("%(field)s: %(message)s", field="{field}", message="{message}"),
 }
 

@@ -29,7 +29,9 @@ from webapp.models import (
     Household,
     Notice,
     NoticeStatus,
+    ReportStatus,
     Resident,
+    ResidentReport,
     Visit,
     notice_communities,
 )
@@ -53,10 +55,12 @@ ENTITIES = (
     "case",
     "care_task",
     "notice",
+    # Last, not beside "case": cursors already on phones hold entity indexes.
+    "report",
 )
 ENTITY_INDEX = {entity: index for index, entity in enumerate(ENTITIES)}
 TOMBSTONE_INDEX = len(ENTITIES)  # tombstones come last among rows sharing a change_seq
-UUID_ENTITIES = frozenset({"visit", "dispute", "elderly_check", "hazard", "case"})
+UUID_ENTITIES = frozenset({"visit", "dispute", "elderly_check", "hazard", "case", "report"})
 
 
 @dataclass(frozen=True)
@@ -185,6 +189,9 @@ def households_data(rows: list[Household], clock: Clock) -> list[dict]:
 
 
 def residents_data(rows: list[Resident], clock: Clock) -> list[dict]:
+    from webapp.rounds.care import care_intervals, check_interval
+
+    intervals = care_intervals()
     return [
         change(
             "resident",
@@ -203,6 +210,8 @@ def residents_data(rows: list[Resident], clock: Clock) -> list[dict]:
                 "client_uuid": _uuid_text(resident.client_uuid),
                 "phone": clock.viewer.phone(resident),
                 "id_number": clock.viewer.id_number(resident),
+                # On the care schedule: the household page offers "check on" (a child is no elder).
+                "checkable": check_interval(resident, clock.today, intervals) is not None,
             },
         )
         for resident in rows
@@ -434,6 +443,44 @@ def _published(clock: Clock) -> list[Any]:
     ]
 
 
+def reports_data(rows: list[ResidentReport], clock: Clock) -> list[dict]:
+    """A resident's report as the worker verifies it in the stairwell: the contact phone in full
+    only for the grid's own worker, who calls back (DESIGN.md §7); photos stay online."""
+    return [
+        change(
+            "report",
+            str(report.id),
+            report.version,
+            {
+                "number": report.number,
+                "kind": report.kind,
+                "source": report.source,
+                "category": report.category,
+                "grid_id": report.grid_id,
+                "building_id": report.building_id,
+                "place": report.place,
+                "description": report.description,
+                "location": report.location,
+                "contact_name": clock.viewer.show("name", report.contact_name, report.grid_id),
+                "contact_phone": clock.viewer.phone(report, "contact_phone"),
+                "status": report.status,
+                "case_id": _uuid_text(report.case_id),
+                "received_at": iso(report.received_at),
+                "verified_at": iso(report.verified_at),
+                "photo_count": len(report.photos),
+            },
+        )
+        for report in rows
+    ]
+
+
+def _waiting_or_recent(clock: Clock) -> list[Any]:
+    return [
+        (ResidentReport.status == ReportStatus.NEW)
+        | (ResidentReport.received_at >= clock.records_since)
+    ]
+
+
 SOURCES: dict[str, Source] = {
     source.entity: source
     for source in (
@@ -453,5 +500,6 @@ SOURCES: dict[str, Source] = {
         Source("hazard", Hazard, Hazard.grid_id, hazards_data, _recent(Hazard)),
         Source("case", Case, Case.home_grid_id, cases_data, _open_or_recently_closed),
         Source("notice", Notice, None, notices_data, _published),
+        Source("report", ResidentReport, ResidentReport.grid_id, reports_data, _waiting_or_recent),
     )
 }

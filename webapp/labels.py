@@ -15,9 +15,12 @@ ROLE_HOME_LABELS = {
     "grid_worker": _l("My grid"),
     "community_staff": _l("Community overview"),
     "street_staff": _l("Triage board"),
+    "department_staff": _l("Department board"),
     "admin": _l("Org tree"),
     "triage": _l("Cases"),
     "notices": _l("Notices"),
+    "reports": _l("Dashboard"),
+    "my_month": _l("My month"),
 }
 
 CARE_FLAG_LABELS = {
@@ -34,6 +37,12 @@ CARE_FLAG_LABELS = {
     "party_lost_contact": _l("Party member out of contact"),
     "veteran": _l("Veteran"),
     "severe_disability": _l("Severe disability (grade 1–2)"),
+}
+
+RESIDENT_STATUS_LABELS = {
+    "active": _l("Living here"),
+    "moved_out": _l("Moved out"),
+    "deceased": _l("Deceased"),
 }
 
 OCCUPANCY_LABELS = {
@@ -80,6 +89,54 @@ CASE_ACTION_LABELS = {
     "follow_up": _l("Follow-up visit"),
     "reopen": _l("Reopened"),
     "auto_escalate": _l("Escalated automatically (time limit passed)"),
+    "sign": _l("Signed for by the department"),
+    "report_back": _l("Reported back by the department"),
+    "return": _l("Returned by the department"),
+    "review": _l("Reviewed by the street office"),
+    "close_unresolvable": _l("Closed as unresolvable"),
+}
+
+# Buttons say what pressing them does (受理), never what has been done (已受理).
+CASE_ACTION_VERBS = {
+    "note": _l("Record handling"),
+    "request_escalation": _l("Escalate"),
+    "accept": _l("Accept"),
+    "assign": _l("Assign"),
+    "supervise": _l("Supervise"),
+    "pause": _l("Pause the clock"),
+    "resume": _l("Restart the clock"),
+    "request_extension": _l("Ask for more time"),
+    "approve_extension": _l("Approve the extension"),
+    "sign": _l("Sign for it"),
+    "report_back": _l("Report back"),
+    "return": _l("Return it"),
+    "review": _l("Review"),
+    "resolve": _l("Resolve"),
+    "close_unresolvable": _l("Close as unresolvable"),
+    "follow_up": _l("Follow-up visit"),
+    "reopen": _l("Reopen"),
+}
+
+ROLE_LABELS = {
+    "grid_worker": _l("Grid worker"),
+    "community_staff": _l("Community staff"),
+    "street_staff": _l("Street office staff"),
+    "department_staff": _l("Department staff"),
+    "admin": _l("Administrator"),
+}
+
+PART_STATUS_LABELS = {
+    "assigned": _l("Waiting to be signed for"),
+    "signed": _l("Being handled"),
+    "reported": _l("Reported back, waiting for review"),
+    "approved": _l("Done"),
+    "returned": _l("Returned"),
+    "withdrawn": _l("Withdrawn"),
+}
+
+PART_ROLE_LABELS = {
+    "lead": _l("Lead"),
+    "assist": _l("Assisting"),
 }
 
 STAGE_LABELS = {
@@ -151,10 +208,15 @@ def init_app(app: Flask) -> None:
         role_home_label=_lookup(ROLE_HOME_LABELS),
         care_flag_label=_lookup(CARE_FLAG_LABELS),
         occupancy_label=_lookup(OCCUPANCY_LABELS),
+        resident_status_label=_lookup(RESIDENT_STATUS_LABELS),
         severity_label=_lookup(SEVERITY_LABELS),
         status_label=_lookup(CASE_STATUS_LABELS),
         level_label=_lookup(CASE_LEVEL_LABELS),
         action_label=_lookup(CASE_ACTION_LABELS),
+        action_verb=_lookup(CASE_ACTION_VERBS),
+        role_label=_lookup(ROLE_LABELS),
+        part_status_label=_lookup(PART_STATUS_LABELS),
+        part_role_label=_lookup(PART_ROLE_LABELS),
         error_title=_lookup(ERROR_TITLES),
         error_hint=_lookup(ERROR_HINTS),
         today_label=lambda: local_today().isoformat(),

@@ -11,6 +11,7 @@ ROLE_HOMES: list[tuple[Role, str]] = [
     (Role.ADMIN, "admin.org_tree"),
     (Role.STREET_STAFF, "cases.triage"),
     (Role.COMMUNITY_STAFF, "reports.community_home"),
+    (Role.DEPARTMENT_STAFF, "cases.department_board"),
     (Role.GRID_WORKER, "rounds.home"),
 ]
 
@@ -25,8 +26,14 @@ def home_url_for(user: User) -> str:
 
 # Besides its home, what each role reaches from the header.
 ROLE_EXTRA_LINKS: dict[Role, list[tuple[str, str]]] = {
-    Role.STREET_STAFF: [("notices", "notices.notice_list")],
-    Role.COMMUNITY_STAFF: [("triage", "cases.triage"), ("notices", "notices.notice_list")],
+    Role.STREET_STAFF: [("notices", "notices.notice_list"), ("reports", "reports.dashboard")],
+    Role.COMMUNITY_STAFF: [
+        ("triage", "cases.triage"),
+        ("notices", "notices.notice_list"),
+        ("reports", "reports.dashboard"),
+    ],
+    Role.GRID_WORKER: [("my_month", "reports.my_month")],
+    Role.ADMIN: [("reports", "reports.dashboard")],
 }
 
 

@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("reports", __name__)
 
-from webapp.reports import views  # noqa: E402,F401
+from webapp.reports import dashboard_views, settings_views, views  # noqa: E402,F401

@@ -43,13 +43,14 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
 
-    from webapp import i18n, labels, security, web
+    from webapp import i18n, labels, outages, security, web
     from webapp.auth import session as auth_session
 
     i18n.init_app(app)
     labels.init_app(app)
     auth_session.init_app(app)
     security.init_app(app)
+    outages.init_app(app)
     web.init_app(app)
 
     from webapp.admin import bp as admin_bp
@@ -62,6 +63,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from webapp.push import bp as push_bp
     from webapp.pwa import bp as pwa_bp
     from webapp.reports import bp as reports_bp
+    from webapp.residents import bp as residents_bp
     from webapp.rounds import bp as rounds_bp
     from webapp.sync import bp as sync_bp
 
@@ -77,6 +79,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         notices_bp,
         public_bp,
         push_bp,
+        residents_bp,
     ):
         app.register_blueprint(blueprint)
     alerts_views.init_app(app)

@@ -245,8 +245,9 @@
 
   // Ops whose payload is the form's fields: a worker's case action (note, escalation request,
   // 回访) and the check of a resident's report (report.verify).
-  // Register changes too (templates/rounds/register_*.html): creates carry the UUID the page
-  // made (a second tap makes no second household); changes name the resident and the version seen.
+  // Register changes too (templates/rounds/register_*.html): a create gets a fresh UUID here, not
+  // the page's (a cached page is reused for the next family); changes name the resident and the
+  // version the worker saw.
   const FIELD_PAYLOAD_OPS = ["case.action", "report.verify", "household.create", "resident.create",
     "resident.move_out", "resident.deceased", "resident.transfer"];
 
@@ -258,7 +259,7 @@
     const op = {
       op_id: OB.newUuid(),
       type: form.getAttribute("data-op-form"),
-      record_id: payload.record_id || OB.newUuid(),
+      record_id: OB.newUuid(),
       client_time: new Date().toISOString(),
       payload: payload
     };

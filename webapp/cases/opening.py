@@ -7,6 +7,7 @@ The case lifecycle itself (escalation, time limits) lives in the cases package's
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -32,6 +33,18 @@ from webapp.models import (
 
 def case_for_record(record_id: uuid.UUID) -> Case | None:
     return db.session.scalar(select(Case).where(Case.source_record_id == record_id))
+
+
+def may_open_case(record: FieldRecord) -> bool:
+    """False when `open_case_if_needed` certainly opens nothing for this record, judged from the
+    record alone: the batched push writes such records in bulk, and sends the rest one by one."""
+    if isinstance(record, Dispute):
+        return not record.resolved_on_site
+    if isinstance(record, Hazard):
+        return not record.fixed_on_site
+    if isinstance(record, ElderlyCheck):
+        return record.status in ("needs_help", "not_reached")
+    return False
 
 
 def open_case_if_needed(actor: User, kind: RecordKind, record: FieldRecord) -> Case | None:
@@ -105,6 +118,15 @@ def _previous_check_not_reached(check: ElderlyCheck) -> bool:
         .limit(1)
     )
     return previous == "not_reached"
+
+
+def open_case(
+    actor: User, kind: str, source: Any, category: str, severity: str, title: str
+) -> Case:
+    """A grid-level case for something that is not a field record: a resident's report the
+    worker verified as a case (webapp/residents). `source` has the `id`, `grid_id` and
+    `received_at` a record would have; the case's clock starts at `received_at`."""
+    return _open(actor, kind, source, category, severity, title)
 
 
 def _open(

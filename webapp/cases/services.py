@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from webapp.auth.scope import Scope, scoped
-from webapp.cases import actions, limits
+from webapp.cases import actions, departments, limits
 from webapp.cases.actions import HANDLER_ROLE
 from webapp.extensions import db
 from webapp.models import (
@@ -16,10 +16,12 @@ from webapp.models import (
     Case,
     CaseEvent,
     CaseLevel,
+    CasePart,
     CaseStatus,
     Community,
     Grid,
     RecordKind,
+    Role,
     User,
 )
 
@@ -64,6 +66,7 @@ class BoardRow:
     time_left: timedelta | None
     community: str
     grid: str
+    leader: bool = False  # 包案: open past the configured working days
 
 
 def board_rows(scope: Scope, filters: BoardFilters, now: datetime) -> list[BoardRow]:
@@ -90,6 +93,7 @@ def board_rows(scope: Scope, filters: BoardFilters, now: datetime) -> list[Board
     if filters.level:
         query = query.where(Case.level == filters.level)
     rows = []
+    threshold = limits.leader_workdays()
     for case, grid_name, community_name in db.session.execute(
         query.order_by(Case.due_at).limit(BOARD_LIMIT)
     ):
@@ -98,7 +102,16 @@ def board_rows(scope: Scope, filters: BoardFilters, now: datetime) -> list[Board
             continue
         if filters.sla == "yellow" and state is not limits.SlaState.YELLOW:
             continue
-        rows.append(BoardRow(case, state, limits.time_left(case, now), community_name, grid_name))
+        rows.append(
+            BoardRow(
+                case,
+                state,
+                limits.time_left(case, now),
+                community_name,
+                grid_name,
+                limits.needs_leader(case, now, threshold),
+            )
+        )
     far_future = now + timedelta(days=3650)
     rows.sort(
         key=lambda row: (
@@ -189,3 +202,92 @@ def assignable_people(case: Case) -> list[User]:
     if not ids:
         return []
     return list(db.session.scalars(select(User).where(User.id.in_(ids)).order_by(User.username)))
+
+
+# --- the case page -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    event: CaseEvent
+    who: str  # a name, masked when the viewer may not see it; "" for the system
+    role: str  # a role code, or "system"
+    department: str
+
+
+def sees_staff_names(case: Case, viewer: User, scope: Scope) -> bool:
+    """Staff of the case's own street, community and grid see who did what by name. A department
+    sees the case from outside (DESIGN.md §7): other people's names come masked."""
+    return scope.covers_grid(case.home_grid_id)
+
+
+def timeline(case: Case, viewer: User, scope: Scope) -> list[TimelineEntry]:
+    from webapp.masking import mask_name
+
+    actor_ids = {e.actor_id for e in case.events if e.actor_id is not None}
+    actors = (
+        {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(actor_ids)))}
+        if actor_ids
+        else {}
+    )
+    full_names = sees_staff_names(case, viewer, scope)
+    my_departments = departments.user_department_ids(viewer)
+    entries = []
+    for event in case.events:
+        actor = actors.get(event.actor_id)
+        department = str((event.data or {}).get("department") or "")
+        if actor is None:
+            entries.append(TimelineEntry(event, "", "system", department))
+            continue
+        role = _acting_role(event, actor)
+        same_department = bool(my_departments & departments.user_department_ids(actor))
+        name = actor.display_name
+        if not (full_names or same_department or actor.id == viewer.id):
+            name = mask_name(name)
+        entries.append(TimelineEntry(event, name, role, department))
+    return entries
+
+
+def _acting_role(event: CaseEvent, actor: User) -> str:
+    """The hat the actor wore for this step: a department action is the department's."""
+    held = actor.roles()
+    if event.action in actions.DEPARTMENT_ACTIONS and Role.DEPARTMENT_STAFF in held:
+        return Role.DEPARTMENT_STAFF.value
+    for role in (
+        Role.STREET_STAFF,
+        Role.COMMUNITY_STAFF,
+        Role.GRID_WORKER,
+        Role.ADMIN,
+        Role.DEPARTMENT_STAFF,
+    ):
+        if role in held:
+            return role.value
+    return ""
+
+
+@dataclass(frozen=True)
+class PartView:
+    part: CasePart
+    sla: limits.SlaState
+    time_left: timedelta | None
+    mine: bool
+
+
+def part_views(case: Case, viewer: User, now: datetime) -> list[PartView]:
+    mine = departments.user_department_ids(viewer)
+    return [
+        PartView(
+            part,
+            departments.part_sla(part, now),
+            departments.part_time_left(part, now),
+            part.department_id in mine,
+        )
+        for part in departments.case_parts(case)
+    ]
+
+
+def unresolvable_event(case: Case) -> CaseEvent | None:
+    if case.status != CaseStatus.CLOSED:
+        return None
+    last = case.events[-1] if case.events else None
+    return last if last is not None and last.action == "close_unresolvable" else None

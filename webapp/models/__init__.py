@@ -18,7 +18,6 @@ from webapp.models.org import Building, Community, Grid, Street
 from webapp.models.people import EDITABLE_CARE_FLAGS, Household, Occupancy, Resident
 from webapp.models.push import PushSubscription
 from webapp.models.push_queue import PushMessage
-from webapp.models.report_exports import ExportStatus, LedgerExport
 from webapp.models.records import (
     RECORD_MODELS,
     Attachment,
@@ -30,7 +29,9 @@ from webapp.models.records import (
     Severity,
     Visit,
 )
+from webapp.models.report_exports import ExportStatus, LedgerExport
 from webapp.models.resident_reports import (
+    VERIFY_OUTCOMES,
     Open311Client,
     ReportKind,
     ReportPhoto,
@@ -90,6 +91,7 @@ __all__ = [
     "ReportStatus",
     "Resident",
     "ResidentReport",
+    "VERIFY_OUTCOMES",
     "Role",
     "ROLE_SCOPE_KIND",
     "ScopeKind",

@@ -16,6 +16,7 @@ import io
 import re
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from flask import current_app
@@ -97,6 +98,25 @@ def store_photo(
     )
     db.session.add(attachment)
     return attachment
+
+
+@dataclass(frozen=True)
+class CleanedPhoto:
+    storage_name: str
+    byte_size: int
+    width: int
+    height: int
+    sha256: str
+
+
+def clean_and_keep(data: bytes, declared_content_type: str) -> CleanedPhoto:
+    """The same checks and re-encoding as `store_photo`, for photos that are not Attachments:
+    a resident's report photo has no uploader account to name (webapp/residents)."""
+    image = _decode_checked(data, declared_content_type)
+    encoded, width, height = _reencode(image)
+    return CleanedPhoto(
+        _write_file(encoded), len(encoded), width, height, hashlib.sha256(encoded).hexdigest()
+    )
 
 
 def store_uploaded_files(

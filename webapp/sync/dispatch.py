@@ -24,7 +24,6 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from webapp.auth.scope import Scope
 from webapp.cases import actions as case_actions
 from webapp.extensions import db
-from webapp.i18n import SHANGHAI
 from webapp.jsonsafe import INT64_MAX, INT64_MIN, first_unstorable
 from webapp.models import (
     RECORD_MODELS,
@@ -38,6 +37,7 @@ from webapp.models import (
     User,
     utcnow,
 )
+from webapp.moments import OutOfWindow, parse_moment
 from webapp.ops import OP_TYPES, Conflict, DomainError, Invalid, Op, OutOfScope, parse_uuid
 from webapp.residents import services as resident_reports
 from webapp.rounds import profiles, records, registers
@@ -107,17 +107,18 @@ def _client_time(value: Any) -> datetime:
     if not isinstance(value, str) or not value:
         raise MalformedOp(_("client_time must be an ISO 8601 time."))
     try:
-        moment = datetime.fromisoformat(value)
+        # A time without an offset was read off a phone in China.
+        return parse_moment(value)
+    except OutOfWindow as error:
+        raise MalformedOp(_("client_time: %(error)s", error=str(error))) from None
     except ValueError:
         raise MalformedOp(_("client_time must be an ISO 8601 time.")) from None
-    # A time without an offset was read off a phone in China.
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=SHANGHAI)
 
 
 def _whole_number(value: Any, field: str) -> int:
     if isinstance(value, bool):
         raise MalformedOp(_("%(field)s must be a whole number.", field=field))
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and value.strip().isdecimal():
         value = int(value)
     if isinstance(value, int):
         if not INT64_MIN <= value <= INT64_MAX:

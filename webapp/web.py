@@ -12,6 +12,7 @@ from webapp.extensions import db
 from webapp.masking import mask_id_number, mask_name, mask_phone
 from webapp.models import Role
 from webapp.ops import Conflict, DomainError, Invalid, OutOfScope
+from webapp.outages import redis_status
 from webapp.privacy import current_viewer
 
 bp = Blueprint("web", __name__)
@@ -41,17 +42,30 @@ def healthz():
         db.session.execute(text("SELECT 1"))
     except Exception:  # any database failure means "not ready" to a load balancer
         db.session.rollback()
-        return jsonify(status="error", database="unavailable"), 503
-    return jsonify(status="ok", database="ok")
+        body, code = {"status": "error", "database": "unavailable"}, 503
+    else:
+        body, code = {"status": "ok", "database": "ok"}, 200
+    # Redis only holds login counters, which fall back to memory: still 200 while it is down,
+    # but "degraded", so monitors see it (limits are per process until it is back).
+    if (redis := redis_status()) is not None:
+        body["redis"] = redis
+        if redis == "down" and code == 200:
+            body["status"] = "degraded"
+    return jsonify(body), code
 
 
 def _error_page(code: int):
     def handler(error):
+        # A 405 names the methods that would work (RFC 9110 requires `Allow`).
+        allowed = getattr(error, "valid_methods", None) or []
+        headers = {"Allow": ", ".join(sorted(allowed))} if code == 405 and allowed else {}
         if request.path.startswith("/api/"):
-            return jsonify(
-                error={"code": str(code), "message": getattr(error, "description", "")}
-            ), code
-        return render_template("errors/error.html", code=code), code
+            return (
+                jsonify(error={"code": str(code), "message": getattr(error, "description", "")}),
+                code,
+                headers,
+            )
+        return render_template("errors/error.html", code=code), code, headers
 
     return handler
 

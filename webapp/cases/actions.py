@@ -16,7 +16,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
@@ -30,7 +30,6 @@ from webapp.cases import limits
 from webapp.cases.workdays import add_workdays
 from webapp.changes import bump
 from webapp.extensions import db
-from webapp.i18n import SHANGHAI
 from webapp.models import (
     Case,
     CaseEvent,
@@ -42,6 +41,7 @@ from webapp.models import (
     Role,
     User,
 )
+from webapp.moments import OutOfWindow, parse_moment
 from webapp.notify import members_for_grid, notify
 from webapp.ops import Conflict, Invalid, Op, OutOfScope, parse_uuid
 
@@ -243,14 +243,14 @@ class CaseAction:
                 raise Invalid({field: _("This field is required.")})
             return None
         try:
-            parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+            parsed = parse_moment(value)
+        except OutOfWindow as error:
+            raise Invalid({field: str(error)}) from None
         except ValueError:
             raise Invalid({field: _("Not a valid date and time.")}) from None
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=SHANGHAI)
-        if parsed.astimezone(UTC) <= self.now:
+        if parsed <= self.now:
             raise Invalid({field: _("Must be in the future.")})
-        return parsed.astimezone(UTC)
+        return parsed
 
     def move(self, status: CaseStatus | None = None, level: CaseLevel | None = None) -> None:
         if level is not None:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from flask_babel import gettext as _
@@ -50,6 +50,7 @@ from webapp.models import (
     User,
     notice_communities,
 )
+from webapp.moments import OutOfWindow, parse_day, parse_moment
 from webapp.notices import files, guard
 from webapp.ops import Invalid, OutOfScope
 
@@ -320,17 +321,14 @@ class ParsedNotice:
 
 def _parse_date(value: str) -> date | None:
     value = (value or "").strip()
-    return date.fromisoformat(value) if value else None
+    return parse_day(value) if value else None
 
 
 def _parse_local_datetime(value: str) -> datetime | None:
     value = (value or "").strip()
     if not value:
         return None
-    parsed = datetime.fromisoformat(value)
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=SHANGHAI)
-    return parsed.astimezone(UTC)
+    return parse_moment(value)
 
 
 def parse_form(form: NoticeForm, authority: Authority) -> ParsedNotice:
@@ -383,6 +381,9 @@ def parse_form(form: NoticeForm, authority: Authority) -> ParsedNotice:
 
     try:
         publish_at = _parse_local_datetime(form.publish_at)
+    except OutOfWindow as error:
+        publish_at = None
+        errors["publish_at"] = str(error)
     except ValueError:
         publish_at = None
         errors["publish_at"] = _("Not a valid date and time.")
@@ -392,6 +393,8 @@ def parse_form(form: NoticeForm, authority: Authority) -> ParsedNotice:
         try:
             period_start = _parse_date(form.period_start)
             period_end = _parse_date(form.period_end)
+        except OutOfWindow as error:
+            errors["period"] = str(error)
         except ValueError:
             errors["period"] = _("Not a valid date.")
         else:

@@ -6,13 +6,13 @@ that comes back `rejected` should say everything that is wrong with it.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from flask_babel import gettext as _
 
-from webapp.i18n import SHANGHAI
 from webapp.jsonsafe import INT64_MAX, INT64_MIN, finite_float
+from webapp.moments import OutOfWindow, parse_moment
 from webapp.ops import Invalid
 
 MAX_TEXT = 4000
@@ -115,13 +115,13 @@ class PayloadReader:
         if value in (None, ""):
             return default
         try:
-            parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+            parsed = parse_moment(value)
+        except OutOfWindow as error:
+            self.fail(field, str(error))
+            return default
         except ValueError:
             self.fail(field, _("Not a valid date and time."))
             return default
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=SHANGHAI)
-        parsed = parsed.astimezone(UTC)
         if parsed > not_after:
             self.fail(field, _("Cannot be in the future."))
         return parsed

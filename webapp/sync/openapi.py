@@ -14,6 +14,7 @@ from webapp.sync.dispatch import STATUSES
 from webapp.sync.entities import ENTITIES
 from webapp.sync.pull import DEFAULT_LIMIT, MAX_LIMIT
 from webapp.sync.push import MAX_BODY_BYTES, MAX_DEVICE_ID_LENGTH, MAX_OPS
+from webapp.sync.schemas import payload_component_schemas
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -117,7 +118,7 @@ ENTITY_DATA: dict[str, dict[str, Any]] = {
             "parties": {
                 "type": "array",
                 "items": _object(
-                    {"name": STRING, "role": STRING, "resident_id": INTEGER},
+                    {"name": STRING, "role": STRING, "resident_id": _nullable(INTEGER)},
                     required=["name", "role"],
                 ),
             },
@@ -271,6 +272,47 @@ REGISTER_PAYLOADS: dict[str, Any] = {
     ),
 }
 
+# Op payloads: pydantic models where registered (webapp/sync/schemas.py), else the hand-written
+# component named after the type (household.create → HouseholdCreatePayload), else any object.
+PAYLOAD_NAMES, PAYLOAD_COMPONENTS = payload_component_schemas()
+
+
+def _camel(op_type: str) -> str:
+    return "".join(part.capitalize() for part in op_type.replace(".", "_").split("_"))
+
+
+def _op_component(op_type: str) -> str:
+    return f"{_camel(op_type)}Op"
+
+
+def _payload_schema(op_type: str) -> dict[str, Any]:
+    if op_type in PAYLOAD_NAMES:
+        return _ref(PAYLOAD_NAMES[op_type])
+    if f"{_camel(op_type)}Payload" in REGISTER_PAYLOADS:
+        return _ref(f"{_camel(op_type)}Payload")
+    return {"type": "object"}
+
+
+def _op_variant(op_type: str) -> dict[str, Any]:
+    updates = op_type.endswith(".update")
+    return _object(
+        {
+            "op_id": UUID,
+            "type": {"const": op_type},
+            "record_id": (
+                {**INTEGER, "description": "the id of the row to update"}
+                if updates
+                else {"anyOf": [UUID, INTEGER], "description": "a client-made UUID"}
+            ),
+            "client_time": TIME,
+            "base_version": {**INTEGER, "description": "updates only: the version the user saw"},
+            "payload": _payload_schema(op_type),
+        },
+        required=["op_id", "type", "record_id", "client_time", "payload"]
+        + (["base_version"] if updates else []),
+    )
+
+
 ERROR_DETAIL = _object(
     {
         "code": STRING,
@@ -282,20 +324,15 @@ ERROR_DETAIL = _object(
 
 SCHEMAS: dict[str, Any] = {
     "Error": _object({"error": ERROR_DETAIL}),
-    "Op": _object(
-        {
-            "op_id": UUID,
-            "type": {"enum": list(OP_TYPES)},
-            "record_id": {
-                "anyOf": [UUID, INTEGER, STRING],
-                "description": "a client-made UUID; the household or resident id for updates",
-            },
-            "client_time": TIME,
-            "base_version": {**INTEGER, "description": "updates only: the version the user saw"},
-            "payload": {"type": "object"},
-        },
-        required=["op_id", "type", "record_id", "client_time", "payload"],
-    ),
+    "Op": {
+        "description": (
+            "one write from the outbox; `payload` follows the schema of its `type` "
+            "(webapp/sync/schemas.py)"
+        ),
+        "anyOf": [_ref(_op_component(op_type)) for op_type in OP_TYPES],
+    },
+    **{_op_component(op_type): _op_variant(op_type) for op_type in OP_TYPES},
+    **PAYLOAD_COMPONENTS,
     "PushRequest": _object(
         {
             "device_id": {**STRING, "minLength": 1, "maxLength": MAX_DEVICE_ID_LENGTH},

@@ -96,9 +96,10 @@ def push():
 def pull():
     """One page of everything in scope (empty cursor) or of what changed since the cursor."""
     raw_limit = request.args.get("limit", "").strip()
-    if raw_limit and not raw_limit.isdigit():
-        return api_error(400, "bad_request", _("limit must be a whole number."))
-    limit = min(max(int(raw_limit or DEFAULT_LIMIT), 1), MAX_LIMIT)
+    if raw_limit and not (raw_limit.isascii() and raw_limit.isdigit() and int(raw_limit) >= 1):
+        # The spec says minimum 1: zero would page forever without moving the cursor.
+        return api_error(400, "bad_request", _("limit must be a whole number from 1 up."))
+    limit = min(int(raw_limit or DEFAULT_LIMIT), MAX_LIMIT)
     try:
         body = pull_changes(current_user, request.args.get("cursor", ""), limit)
     except BadCursor:

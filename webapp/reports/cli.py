@@ -12,14 +12,12 @@ from flask.cli import AppGroup
 
 from webapp import clock
 from webapp.audit import record_audit
-from webapp.auth.scope import Scope
 from webapp.extensions import db
 from webapp.reports.dashboard import build_dashboard
 from webapp.reports.ledger import LedgerPrivacy, build_ledger
-from webapp.reports.periods import BadReportRequest, parse_area, parse_period
+from webapp.reports.periods import EVERYTHING_SCOPE, BadReportRequest, parse_area, parse_period
 
 ledger_cli = AppGroup("ledger", help="台账 (ledgers) computed from the records.")
-EVERYTHING = Scope(True, frozenset(), frozenset(), frozenset())
 
 
 @ledger_cli.command("export")
@@ -34,7 +32,7 @@ def export_command(period: str, area_code: str, out: Path):
     now = clock.now()
     try:
         chosen = parse_period(period, now)
-        area = parse_area(area_code, EVERYTHING)
+        area = parse_area(area_code, EVERYTHING_SCOPE)
     except BadReportRequest as error:
         raise click.BadParameter(str(error)) from error
     board = build_dashboard(area, chosen, now)

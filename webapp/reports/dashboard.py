@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import lazyload
+from sqlalchemy.orm import lazyload, load_only
 
 from webapp.cases import limits
 from webapp.extensions import db
@@ -230,6 +230,7 @@ def _care(board, grids, grid_ids: list[int], as_of: date, until: datetime) -> No
     latest = care.latest_checks_subquery(grid_ids, as_of, until=until)
     rows = db.session.execute(
         select(Resident, Household.address, latest.c.last_checked_at)
+        .options(load_only(*care._SCHEDULE_COLUMNS))  # flags and names; no notes or ID numbers
         .join(Household, Household.id == Resident.household_id)
         .outerjoin(latest, latest.c.resident_id == Resident.id)
         .where(

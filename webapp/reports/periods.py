@@ -27,6 +27,10 @@ QUARTER = re.compile(r"^(\d{4})-Q([1-4])$", re.IGNORECASE)
 RECENT = f"last{WINDOW_DAYS}d"
 
 
+# The shell's view (the ledger CLI, benchmarks): everything, masked like a street office's.
+EVERYTHING_SCOPE = Scope(True, frozenset(), frozenset(), frozenset())
+
+
 class BadReportRequest(ValueError):
     """A period or area that cannot be read; the message is shown to the user as it is."""
 

@@ -46,6 +46,11 @@ def load_config(instance_path: str) -> dict:
         "REDIS_URL": redis_url,
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
+        # Redis down must not make login a 500 (DESIGN.md §7): count in this process's memory
+        # meanwhile (Flask-Limiter logs a warning and checks Redis again now and then), and
+        # never fail a request over a counter.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
         # Reverse proxies in front of the app whose X-Forwarded-* headers are believed (0: none).
         "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0") or 0),
         "LOGIN_LIMIT_PER_IP": os.environ.get("LOGIN_LIMIT_PER_IP", "30 per 10 minutes"),

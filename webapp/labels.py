@@ -19,8 +19,7 @@ ROLE_HOME_LABELS = {
     "admin": _l("Org tree"),
     "triage": _l("Cases"),
     "notices": _l("Notices"),
-    "reports": _l("Dashboard"),
-    "my_month": _l("My month"),
+    "reports": _l("Dashboards"),
 }
 
 CARE_FLAG_LABELS = {

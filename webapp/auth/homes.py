@@ -32,7 +32,6 @@ ROLE_EXTRA_LINKS: dict[Role, list[tuple[str, str]]] = {
         ("notices", "notices.notice_list"),
         ("reports", "reports.dashboard"),
     ],
-    Role.GRID_WORKER: [("my_month", "reports.my_month")],
     Role.ADMIN: [("reports", "reports.dashboard")],
 }
 

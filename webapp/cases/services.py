@@ -176,7 +176,7 @@ def leader_list(scope: Scope, now: datetime) -> tuple[list[tuple[Case, CaseEvent
             .where(CaseEvent.action == "close_unresolvable", Case.status == CaseStatus.CLOSED)
             .order_by(CaseEvent.at.desc())
             .limit(200)
-        ).tuples()
+        ).all()
     )
     threshold = limits.leader_workdays()
     # A working day is at least a calendar day: only cases older than that can be over the line.

@@ -504,3 +504,192 @@ def test_no_public_response_of_residents_voice_holds_personal_data(app, world, c
         assert " style=" not in text and "<style" not in text, url
         for script in re.findall(r"<script[^>]*>", text):
             assert 'src="' in script or "application/json" in script, (url, script)
+
+
+# --- Open311 GeoReport v2 ------------------------------------------------------------------
+
+# The specification's examples (wiki.open311.org/GeoReport_v2): the keys of each answer, and the
+# POST body of "POST Service Request", with the address made one of ours.
+SPEC_SERVICE_KEYS = {
+    "service_code",
+    "service_name",
+    "description",
+    "metadata",
+    "type",
+    "keywords",
+    "group",
+}
+SPEC_REQUEST_KEYS = {
+    "service_request_id",
+    "status",
+    "status_notes",
+    "service_name",
+    "service_code",
+    "description",
+    "agency_responsible",
+    "service_notice",
+    "requested_datetime",
+    "updated_datetime",
+    "expected_datetime",
+    "address",
+    "address_id",
+    "zipcode",
+    "lat",
+    "long",
+    "media_url",
+}
+SPEC_POST_BODY = {
+    "service_code": "sanitation",
+    "lat": "37.76524078",
+    "long": "-122.4212043",
+    "address_string": "幸福里13号楼",
+    "email": "smit333@sfgov.edu",
+    "device_id": "tt222111",
+    "account_id": "123456",
+    "first_name": "john",
+    "last_name": "smith",
+    "phone": CALLER_PHONE,
+    "description": "A large sinkhole is destroying the street",
+    "media_url": "http://arr.com/img.jpg",
+}
+
+
+@pytest.fixture
+def api_key(app, world):
+    from webapp.residents.open311 import create_client
+
+    _client, key = create_client("街道 App")
+    db.session.commit()
+    return key
+
+
+def xml_of(response):
+    from xml.etree import ElementTree
+
+    assert response.data.startswith(b"<?xml version='1.0' encoding='utf-8'?>")
+    return ElementTree.fromstring(response.data)
+
+
+def test_open311_discovery_and_services_in_json_and_xml(client, world):
+    discovery = client.get("/open311/discovery.json").get_json()
+    assert discovery["endpoints"][0]["specification"] == "http://wiki.open311.org/GeoReport_v2"
+    assert discovery["endpoints"][0]["url"] == "http://localhost/open311/v2"
+    assert set(discovery["endpoints"][0]["formats"]) == {"text/xml", "application/json"}
+    services = client.get("/open311/v2/services.json")
+    assert services.content_type == "application/json; charset=utf-8"
+    body = services.get_json()
+    assert {s["service_code"] for s in body} >= {"facility", "sanitation", "suggestion"}
+    assert all(set(s) == SPEC_SERVICE_KEYS for s in body)
+    root = xml_of(client.get("/open311/v2/services.xml"))
+    assert root.tag == "services"
+    assert [e.findtext("service_code") for e in root.findall("service")] == [
+        s["service_code"] for s in body
+    ]
+    assert root.find("service/metadata").text == "false"
+    assert xml_of(client.get("/open311/v2/discovery.xml")).find("endpoints/endpoint/formats")
+
+
+def test_open311_post_needs_a_valid_key(client, world, api_key):
+    refused = client.post("/open311/v2/requests.json", data={**SPEC_POST_BODY, "api_key": "xyz"})
+    assert refused.status_code == 403
+    assert refused.get_json() == [{"code": 403, "description": "api_key 无效，无法创建诉求。"}]
+    root = xml_of(client.post("/open311/v2/requests.xml", data=SPEC_POST_BODY))
+    assert root.tag == "errors" and root.findtext("error/code") == "403"
+    assert db.session.scalar(select(ResidentReport.id)) is None
+
+
+def test_open311_post_as_the_specification_shows_routes_to_the_buildings_grid(
+    app, client, world, api_key
+):
+    response = client.post("/open311/v2/requests.json", data={**SPEC_POST_BODY, "api_key": api_key})
+    assert response.status_code == 201, response.get_data(as_text=True)
+    body = response.get_json()
+    assert len(body) == 1 and set(body[0]) == {"service_request_id", "service_notice", "account_id"}
+    row = the_report(body[0]["service_request_id"])
+    assert (row.source, row.grid_id, row.category) == (
+        "open311",
+        world.buildings["B2"].grid_id,
+        "sanitation",
+    )
+    assert row.contact_phone == CALLER_PHONE and row.contact_name == "smith john"
+    # XML answer of the same call, by building id.
+    root = xml_of(
+        client.post(
+            "/open311/v2/requests.xml",
+            data={
+                "api_key": api_key,
+                "service_code": "noise",
+                "address_id": str(world.buildings["B1"].id),
+                "description": "夜间噪音",
+            },
+        )
+    )
+    assert root.tag == "service_requests" and root.findtext("request/service_request_id")
+    unknown = client.post(
+        "/open311/v2/requests.json",
+        data={**SPEC_POST_BODY, "api_key": api_key, "address_string": "没有这个地方"},
+    )
+    assert unknown.status_code == 400 and unknown.get_json()[0]["code"] == 400
+    # A revoked key stops working.
+    from webapp.models import Open311Client, utcnow
+
+    for open311_client in db.session.scalars(select(Open311Client)):
+        open311_client.revoked_at = utcnow()
+    db.session.commit()
+    again = client.post("/open311/v2/requests.json", data={**SPEC_POST_BODY, "api_key": api_key})
+    assert again.status_code == 403
+
+
+def test_open311_lists_public_requests_only_with_public_statuses(app, client, world, api_key):
+    open_number = number_of(report(app.test_client(), world))
+    closed_number = number_of(report(app.test_client(), world, category="noise"))
+    spam_number = number_of(report(app.test_client(), world, category="other"))
+    worker = app.test_client()
+    login(worker, "worker_g1")
+    SyncClient(worker).results([verify_op(the_report(closed_number), "settled", reply="已处理")])
+    staff = db.session.get(User, world.users["staff_c1"].id)
+    from webapp.residents.services import mark_spam
+
+    mark_spam(staff, the_report(spam_number))
+    db.session.commit()
+
+    listed = client.get("/open311/v2/requests.json")
+    assert listed.status_code == 200
+    body = {entry["service_request_id"]: entry for entry in listed.get_json()}
+    assert set(body) == {open_number, closed_number}
+    assert all(set(entry) == SPEC_REQUEST_KEYS for entry in body.values())
+    assert body[open_number]["status"] == "open" and body[closed_number]["status"] == "closed"
+    assert body[closed_number]["status_notes"] == "已处理"
+    assert body[open_number]["address"] == "幸福里3号楼"
+    assert body[open_number]["requested_datetime"].endswith("+08:00")
+    for entry in body.values():
+        assert entry["description"] is None and entry["lat"] is None and entry["media_url"] is None
+    only_closed = client.get("/open311/v2/requests.json?status=closed").get_json()
+    assert [e["service_request_id"] for e in only_closed] == [closed_number]
+    by_code = client.get("/open311/v2/requests.json?service_code=noise").get_json()
+    assert [e["service_request_id"] for e in by_code] == [closed_number]
+    future = client.get("/open311/v2/requests.json?start_date=2099-01-01T00:00:00Z").get_json()
+    assert future == []
+    bad_date = client.get("/open311/v2/requests.json?start_date=yesterday")
+    assert bad_date.status_code == 400
+
+    one = client.get(f"/open311/v2/requests/{open_number}.json").get_json()
+    assert [e["service_request_id"] for e in one] == [open_number]
+    root = xml_of(client.get(f"/open311/v2/requests/{closed_number}.xml"))
+    assert root.findtext("request/status") == "closed"
+    assert root.find("request/description").text is None
+    assert client.get(f"/open311/v2/requests/{spam_number}.json").status_code == 404
+    assert client.get("/open311/v2/requests.csv").status_code == 404
+
+
+def test_open311_key_cli_prints_a_key_once_and_stores_its_hash(app, world):
+    import hashlib
+
+    from webapp.models import Open311Client
+
+    result = app.test_cli_runner().invoke(args=["open311", "key-create", "测试客户端"])
+    assert result.exit_code == 0, result.output
+    key = result.output.strip().rsplit("api_key=", 1)[1]
+    stored = db.session.scalar(select(Open311Client))
+    assert stored.key_sha256 == hashlib.sha256(key.encode()).hexdigest()
+    assert key not in stored.key_sha256

@@ -74,6 +74,25 @@ def sla_tick_command(now_text: str | None):
     )
 
 
+retention_cli = AppGroup("retention", help="Anonymise what is past its configured age.")
+
+
+@retention_cli.command("run")
+def retention_run_command():
+    """Blank personal free text of old field records and personal columns of old audit rows
+    (ages: RETENTION_RECORD_TEXT_DAYS, RETENTION_AUDIT_DETAIL_DAYS). Idempotent; run nightly."""
+    from webapp.retention import run_retention
+
+    report = run_retention()
+    db.session.commit()
+    records = ", ".join(f"{name} {count}" for name, count in report.records.items())
+    click.echo(
+        f"retention: records before {report.records_before.date().isoformat()} anonymised"
+        f" ({records}); audit rows before {report.audit_before.date().isoformat()}"
+        f" anonymised {report.audit_rows}"
+    )
+
+
 clock_cli = AppGroup("clock", help="The demo clock (ignored in production).")
 
 
@@ -89,6 +108,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(clock_cli)
     app.cli.add_command(user_cli)
     app.cli.add_command(sla_cli)
+    app.cli.add_command(retention_cli)
     from webapp.push.cli import push_cli
 
     app.cli.add_command(push_cli)

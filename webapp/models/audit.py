@@ -1,4 +1,8 @@
-"""Append-only audit log: logins and failures, denials, reveals, exports, case actions (§7)."""
+"""Append-only audit log: logins and failures, denials, reveals, exports, case actions (§7).
+
+Rows are never updated or deleted through the app: webapp/audit.py refuses it with ORM events.
+The one exception is `flask retention run`, which blanks `ip`, `user_agent` and the failed-login
+username of old rows (webapp/retention.py)."""
 
 from __future__ import annotations
 
@@ -23,4 +27,5 @@ class AuditLog(Base):
     target_type: Mapped[str] = classified(String(32), default="", privacy=INTERNAL)
     target_id: Mapped[str] = classified(String(64), default="", privacy=INTERNAL)
     ip: Mapped[str] = classified(String(64), default="", privacy=PERSONAL)
+    user_agent: Mapped[str] = classified(String(200), default="", privacy=PERSONAL)
     detail: Mapped[dict[str, Any]] = classified(JSON, default=dict, privacy=INTERNAL)

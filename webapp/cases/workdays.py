@@ -143,3 +143,63 @@ def workdays_between(start: datetime, end: datetime) -> int:
         if is_workday(day):
             count += 1
     return sign * count
+
+
+# --- editing the table (admin) --------------------------------------------------------------------
+
+
+def calendar_rows(year: int):
+    from webapp.extensions import db
+    from webapp.models import CalendarDay
+
+    return db.session.scalars(
+        select(CalendarDay)
+        .where(CalendarDay.day >= date(year, 1, 1), CalendarDay.day <= date(year, 12, 31))
+        .order_by(CalendarDay.day)
+    ).all()
+
+
+def seed_year_from_package(year: int) -> int:
+    """Copy the package's days of `year` into the table (those not there yet); returns how many."""
+    from webapp.extensions import db
+    from webapp.models import CalendarDay
+
+    have = {row.day for row in calendar_rows(year)}
+    added = 0
+    for day, workday, name in package_days(year):
+        if day not in have:
+            db.session.add(CalendarDay(day=day, is_workday=workday, name=name, source="package"))
+            added += 1
+    db.session.flush()
+    forget_cached_calendar()
+    return added
+
+
+def set_calendar_day(day: date, workday: bool, name: str) -> None:
+    """Mark `day` as a holiday or a make-up workday. The first row of a year the package covers
+    brings the package's other days along: from then on the table alone speaks for that year."""
+    from webapp.extensions import db
+    from webapp.models import CalendarDay
+
+    if calendar_source(day.year) == "package":
+        seed_year_from_package(day.year)
+    row = db.session.get(CalendarDay, day)
+    if row is None:
+        db.session.add(CalendarDay(day=day, is_workday=workday, name=name, source="admin"))
+    else:
+        row.is_workday, row.name, row.source = workday, name, "admin"
+    db.session.flush()
+    forget_cached_calendar()
+
+
+def remove_calendar_day(day: date) -> bool:
+    from webapp.extensions import db
+    from webapp.models import CalendarDay
+
+    row = db.session.get(CalendarDay, day)
+    if row is None:
+        return False
+    db.session.delete(row)
+    db.session.flush()
+    forget_cached_calendar()
+    return True

@@ -342,7 +342,10 @@ def read_new_resident(payload: dict[str, Any], today: date) -> NewResident:
     if problem := phone_problem(phone):
         r.fail("phone", problem)
     relation = r.text("relation", max_length=RELATIONS_MAX)
-    flags = tuple(r.codes("flags", EDITABLE_CARE_FLAGS))
+    # A list of codes (the API), or one yes/no field per flag (a form's checkboxes).
+    listed = r.codes("flags", EDITABLE_CARE_FLAGS)
+    ticked = [flag for flag in EDITABLE_CARE_FLAGS if flag in r.payload and r.boolean(flag)]
+    flags = tuple(dict.fromkeys([*listed, *ticked]))
     grade = r.integer("disability_grade")
     if grade is not None and grade not in DISABILITY_GRADES:
         r.fail("disability_grade", _("A disability grade is 1 to 4."))
@@ -421,7 +424,8 @@ def create_resident(actor: User, op: Op) -> tuple[Resident, list[DuplicateHint]]
     hints = duplicate_hints(
         scope, id_number=new.id_number, name=new.name, birth_date=new.birth_date
     )
-    if any(h.reason == "id_number" for h in hints) and payload.get("confirm_duplicate") is not True:
+    confirmed = PayloadReader(payload).boolean("confirm_duplicate")
+    if any(h.reason == "id_number" for h in hints) and not confirmed:
         raise Invalid(
             {
                 "id_number": _(
@@ -535,3 +539,12 @@ def transfer_resident(actor: User, op: Op) -> Resident:
     db.session.flush()
     db.session.refresh(resident, ["household"])
     return resident
+
+
+def households_in(scope: Scope, grid_id: int):
+    """A grid's households for a transfer's pick list (in scope only), in address order."""
+    return (
+        scoped(Household, scope=scope)
+        .where(Household.grid_id == grid_id)
+        .order_by(Household.address)
+    )

@@ -29,6 +29,7 @@ from webapp.models.records import (
     Severity,
     Visit,
 )
+from webapp.models.register_imports import ImportStatus, RegisterImport
 from webapp.models.report_exports import ExportStatus, LedgerExport
 from webapp.models.resident_reports import (
     VERIFY_OUTCOMES,
@@ -56,6 +57,8 @@ __all__ = [
     "Building",
     "ExportStatus",
     "LedgerExport",
+    "ImportStatus",
+    "RegisterImport",
     "Case",
     "CaseEvent",
     "CaseLevel",

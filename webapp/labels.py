@@ -19,6 +19,7 @@ ROLE_HOME_LABELS = {
     "admin": _l("Org tree"),
     "triage": _l("Cases"),
     "notices": _l("Notices"),
+    "residents": _l("Residents' reports"),
     "reports": _l("Dashboards"),
 }
 

@@ -693,3 +693,19 @@ def test_open311_key_cli_prints_a_key_once_and_stores_its_hash(app, world):
     stored = db.session.scalar(select(Open311Client))
     assert stored.key_sha256 == hashlib.sha256(key.encode()).hexdigest()
     assert key not in stored.key_sha256
+
+
+def test_staff_reach_reports_and_every_buildings_card_from_their_list(app, world, client):
+    number = number_of(report(client, world))
+    staff = app.test_client()
+    login(staff, "staff_c1")
+    home = staff.get("/residents/reports")
+    page = home.get_data(as_text=True)
+    assert home.headers["Cache-Control"] == "no-store"
+    assert number in page and "/residents/intake" in page
+    grid_id = world.buildings["B2"].grid_id
+    assert f"/residents/grids/{grid_id}/cards" in page
+    assert f"/residents/grids/{world.buildings['B3'].grid_id}/cards" not in page
+    cards = staff.get(f"/residents/grids/{grid_id}/cards").get_data(as_text=True)
+    assert "幸福里13号楼" in cards and cards.count('class="card"') == 1
+    assert staff.get(f"/residents/grids/{world.buildings['B3'].grid_id}/cards").status_code == 404

@@ -26,11 +26,16 @@ def home_url_for(user: User) -> str:
 
 # Besides its home, what each role reaches from the header.
 ROLE_EXTRA_LINKS: dict[Role, list[tuple[str, str]]] = {
-    Role.STREET_STAFF: [("notices", "notices.notice_list"), ("reports", "reports.dashboard")],
+    Role.STREET_STAFF: [
+        ("notices", "notices.notice_list"),
+        ("reports", "reports.dashboard"),
+        ("residents", "residents.report_list"),
+    ],
     Role.COMMUNITY_STAFF: [
         ("triage", "cases.triage"),
         ("notices", "notices.notice_list"),
         ("reports", "reports.dashboard"),
+        ("residents", "residents.report_list"),
     ],
     Role.ADMIN: [("reports", "reports.dashboard")],
 }

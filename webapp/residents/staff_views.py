@@ -19,7 +19,15 @@ from sqlalchemy import select
 from webapp.auth.scope import current_scope, get_scoped_or_404, role_required, scoped
 from webapp.extensions import db
 from webapp.labels import REPORT_CATEGORY_LABELS, SEVERITY_LABELS
-from webapp.models import Case, CaseStatus, ReportPhoto, ReportStatus, ResidentReport, Role
+from webapp.models import (
+    Case,
+    CaseStatus,
+    Grid,
+    ReportPhoto,
+    ReportStatus,
+    ResidentReport,
+    Role,
+)
 from webapp.ops import Conflict, Invalid, Op
 from webapp.residents import bp, services
 from webapp.rounds import photos as photo_pipeline
@@ -56,6 +64,7 @@ def report_list():
         status_labels=services.STATUS_LABELS,
         source_labels=services.SOURCE_LABELS,
         can_intake=bool(current_user.roles() & set(STAFF)),
+        card_grids=list(db.session.scalars(scoped(Grid).order_by(Grid.code).limit(LIST_LIMIT))),
     )
 
 

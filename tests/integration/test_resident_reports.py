@@ -709,3 +709,17 @@ def test_staff_reach_reports_and_every_buildings_card_from_their_list(app, world
     cards = staff.get(f"/residents/grids/{grid_id}/cards").get_data(as_text=True)
     assert "幸福里13号楼" in cards and cards.count('class="card"') == 1
     assert staff.get(f"/residents/grids/{world.buildings['B3'].grid_id}/cards").status_code == 404
+
+
+def test_pull_and_push_answers_with_reports_match_the_spec(app, world, client):
+    from tests.integration.test_sync_api import assert_valid
+
+    number = number_of(report(client, world))
+    worker = app.test_client()
+    login(worker, "worker_g1")
+    api = SyncClient(worker)
+    body = api.page()
+    assert any(c["entity"] == "report" for c in body["changes"])
+    assert_valid(body, "/api/v1/sync/pull", "get")
+    answer = api.push([verify_op(the_report(number), "case"), verify_op(the_report(number), "x")])
+    assert_valid(answer.get_json(), "/api/v1/sync/push", "post")

@@ -199,6 +199,30 @@ ENTITY_DATA: dict[str, dict[str, Any]] = {
             "period_end": _nullable(DAY),
         }
     ),
+    # A resident's report to check on the spot (webapp/residents); verified with report.verify.
+    "report": _object(
+        {
+            "number": {**STRING, "description": "the tracking number the resident holds"},
+            "kind": {"enum": ["report", "suggestion"]},
+            "source": {"enum": ["public", "phone", "hotline_12345", "petition", "open311"]},
+            "category": STRING,
+            "grid_id": INTEGER,
+            "building_id": _nullable(INTEGER),
+            "place": STRING,
+            "description": STRING,
+            "location": _nullable({"type": "object"}),
+            "contact_name": {**STRING, "description": "masked per the viewer (DESIGN.md §7)"},
+            "contact_phone": {
+                **STRING,
+                "description": "in full only for the grid's own worker; masked otherwise",
+            },
+            "status": {"enum": ["new", "settled", "case", "not_found", "duplicate", "spam"]},
+            "case_id": _nullable(UUID),
+            "received_at": TIME,
+            "verified_at": _nullable(TIME),
+            "photo_count": INTEGER,
+        }
+    ),
 }
 
 _CARE_FLAG_CODES = {

@@ -29,6 +29,7 @@ from webapp.models import (
     CaseEvent,
     ChangeCounter,
     Community,
+    Department,
     Dispute,
     ElderlyCheck,
     Grid,
@@ -113,6 +114,15 @@ def test_the_fifteen_demo_accounts_have_their_roles_and_scopes(demo):
         "community1": ("community_staff", "community", communities[0].id),
     }
     expected |= {f"worker{i}": ("grid_worker", "grid", g.id) for i, g in enumerate(grids, 1)}
+    departments = dict(
+        session.execute(
+            select(Department.name, Department.id).where(Department.street_id == street.id)
+        ).all()
+    )
+    expected |= {
+        "dept1": ("department_staff", "department", departments["城管执法中队"]),
+        "fire1": ("department_staff", "department", departments["消防救援站"]),
+    }
     users = session.scalars(select(User)).all()
     assert {u.username for u in users} == set(expected)
     for user in users:

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from webapp.demo import names
 from webapp.demo.case_story import CaseStory
 from webapp.demo.clock import SHANGHAI, local_time, shanghai_today
+from webapp.demo.departments import load_demo_departments
 from webapp.demo.people import (
     OWNER_KIND,
     TENANT_KIND,
@@ -147,7 +148,13 @@ def load_demo_data(
         raise DemoDataExists("数据库中已有街道数据 / the database already holds streets")
     generator = _Generator(session, SCALES[scale], seed, today or shanghai_today(), password_hash)
     generator.progress = progress
-    return {**generator.run(), "notices": load_demo_notices(session, generator.today)}
+    return {
+        **generator.run(),
+        "notices": load_demo_notices(session, generator.today),
+        "departments": load_demo_departments(
+            session, generator.password_hash, generator.imported_at
+        ),
+    }
 
 
 # --- bulk writing --------------------------------------------------------------------------------

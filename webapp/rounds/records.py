@@ -73,12 +73,12 @@ FUTURE_TOLERANCE = timedelta(hours=24)
 class RecordContext:
     """What every creator needs: the actor, their scope, the op, and the record's common fields."""
 
-    def __init__(self, actor: User, op: Op):
+    def __init__(self, actor: User, op: Op, scope: Scope | None = None, now=None):
         self.actor = actor
         self.op = op
-        self.scope: Scope = compute_scope(actor)
+        self.scope: Scope = scope if scope is not None else compute_scope(actor)
         self.reader = PayloadReader(op.payload)
-        self.now = clock.now()
+        self.now = now if now is not None else clock.now()
         self.record_id = parse_uuid(op.record_id)
 
     def visible(self, model: type, object_id: int | None, field: str) -> Any:
@@ -103,11 +103,19 @@ class RecordContext:
         if grid_id is not None:
             self.visible(Grid, grid_id, "grid_id")
             return grid_id
-        own_grids = compute_scope(self.actor, roles=["grid_worker"]).grid_ids
+        own_grids = self.own_grid_ids()
         if len(own_grids) == 1:
             return next(iter(own_grids))
         self.reader.fail("grid_id", _("Choose the grid this record belongs to."))
         return None
+
+    def own_grid_ids(self) -> frozenset[int]:
+        return compute_scope(self.actor, roles=["grid_worker"]).grid_ids
+
+    def household_member_ids(self, household_id: int) -> set[int]:
+        return set(
+            db.session.scalars(select(Resident.id).where(Resident.household_id == household_id))
+        )
 
     def common(self, model: type[FieldRecord], grid_id: int | None) -> dict[str, Any]:
         client_time = self.op.client_time
@@ -154,10 +162,7 @@ def _create_visit(ctx: RecordContext) -> Visit:
     household = ctx.visible(Household, r.integer("household_id", required=True), "household_id")
     present = r.integers("present_resident_ids")
     if household is not None and present:
-        members = set(
-            db.session.scalars(select(Resident.id).where(Resident.household_id == household.id))
-        )
-        if not set(present) <= members:
+        if not set(present) <= ctx.household_member_ids(household.id):
             r.fail("present_resident_ids", _("Only members of this household can be present."))
     visit = Visit(
         **ctx.common(Visit, household.grid_id if household else None),

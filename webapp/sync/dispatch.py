@@ -425,10 +425,18 @@ def apply_op(
     device_id: str,
     raw: Any,
     logged: dict[uuid.UUID, OpLog] | None = None,
+    bulk: Any = None,
 ) -> dict[str, Any]:
     """Apply one pushed op and return its result. Never raises for a bad op; raises
     OperationalError (database busy or gone) for the caller to retry the whole push.
-    `logged` (from `logged_ops`) saves a look-up per op and is kept up to date here."""
+    `logged` (from `logged_ops`) saves a look-up per op and is kept up to date here.
+    `bulk` (webapp/sync/batch.py `BulkWrites`, with `logged`) takes the plain record creates
+    it checked earlier and writes them in bulk, before the next op that goes one by one."""
+    if bulk is not None and logged is not None:
+        claimed = bulk.claim(raw, logged)
+        if claimed is not None:
+            return claimed
+        bulk.write(logged)  # what waits is written first, as in op order
     screened = screen_op(raw, device_id)
     if isinstance(screened, dict):
         return screened

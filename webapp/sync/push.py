@@ -4,9 +4,10 @@ Acknowledge only after commit: the phone deletes its copy of an op when we answe
 result is computed inside the transaction and sent only once that transaction has committed.
 Each op has its own SAVEPOINT inside it, so one bad op rolls back alone.
 
-Pushes are serialized: the transaction starts by taking the write lock that the change sequence
-needs anyway (the counter row on PostgreSQL, the database on SQLite). Two phones retrying the same
-batch then run one after the other, and the second finds the first one's OpLog rows.
+Pushes read and check their ops first, then take the write lock that the change sequence needs
+anyway (the counter row on PostgreSQL, the database on SQLite) and write (webapp/sync/batch.py).
+Every OpLog row is written under that lock, so two phones retrying the same batch write one after
+the other, and the second finds the first one's OpLog rows.
 """
 
 from __future__ import annotations
@@ -18,14 +19,14 @@ from typing import Any
 
 from flask import Request, current_app
 from flask_babel import gettext as _
-from sqlalchemy import select, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
 from webapp.auth.scope import compute_scope
-from webapp.changes import COUNTER_ID
+from webapp.changes import end_batch, take_batch_seq
 from webapp.extensions import db
-from webapp.models import ChangeCounter, User
+from webapp.models import User
+from webapp.sync.batch import BulkWrites, check_records
 from webapp.sync.dispatch import apply_op, logged_ops
 
 MAX_OPS = 500
@@ -79,24 +80,15 @@ def read_push_body(request: Request) -> tuple[str, list[Any]]:
     return device_id, ops
 
 
-def begin_serialized_write() -> None:
-    """Start a transaction that holds the write lock from its first statement."""
-    db.session.commit()  # whatever the request loaded so far is settled outside the lock
+def begin_write() -> int:
+    """Take the write lock and the batch's one change-sequence number (held to commit)."""
     if db.session.get_bind().dialect.name == "sqlite":
-        # A deferred transaction that reads first and writes later fails at once with "database
-        # is locked" when another writer got in between; IMMEDIATE queues on busy_timeout instead.
+        # SQLite has one writer at a time. A deferred transaction that reads first and writes
+        # later fails at once with "database is locked" when another writer got in between;
+        # IMMEDIATE queues on busy_timeout instead. What was read so far is settled first.
+        db.session.commit()
         db.session.execute(text("BEGIN IMMEDIATE"))
-        return
-    lock = select(ChangeCounter.value).where(ChangeCounter.id == COUNTER_ID).with_for_update()
-    if db.session.execute(lock).first() is None:
-        # The very first write to this database: several pushes may get here at once, and only
-        # one insert wins; the others wait for it and then lock the row it made.
-        db.session.execute(
-            pg_insert(ChangeCounter)
-            .values(id=COUNTER_ID, value=0)
-            .on_conflict_do_nothing(index_elements=[ChangeCounter.id])
-        )
-        db.session.execute(lock)
+    return take_batch_seq()
 
 
 def push_ops(actor: User, device_id: str, ops: list[Any]) -> list[dict[str, Any]]:
@@ -104,14 +96,20 @@ def push_ops(actor: User, device_id: str, ops: list[Any]) -> list[dict[str, Any]
     when the database stays busy."""
     for attempt in range(ATTEMPTS):
         try:
-            begin_serialized_write()
+            db.session.commit()  # whatever the request loaded so far is settled
             scope = compute_scope(actor)
-            logged = logged_ops(ops)
-            results = [apply_op(actor, scope, device_id, raw, logged) for raw in ops]
+            # Reading and checking happen before the lock: writers queue only for their writes.
+            checked = check_records(actor, scope, device_id, ops)
+            bulk = BulkWrites(actor, scope, checked, begin_write())
+            logged = logged_ops(ops)  # under the lock: only lock holders write OpLog rows
+            results = [apply_op(actor, scope, device_id, raw, logged, bulk) for raw in ops]
+            bulk.write(logged)
             db.session.commit()
             return results
         except OperationalError:
             db.session.rollback()
             current_app.logger.warning("sync push: database busy (attempt %d)", attempt + 1)
             time.sleep(0.05 * 2**attempt + random.uniform(0, 0.05))
+        finally:
+            end_batch()
     raise PushRefused(503, "busy", _("The server is busy. Your items are kept; try again soon."))

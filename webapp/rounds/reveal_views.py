@@ -9,7 +9,7 @@ from webapp.auth.scope import get_scoped_or_404, role_required
 from webapp.extensions import db, limiter
 from webapp.models import Resident
 from webapp.ops import Invalid
-from webapp.privacy import current_viewer
+from webapp.privacy import REVEAL_FIELDS, current_viewer
 from webapp.rounds import bp
 from webapp.rounds.reveal import RevealRefused, reveal_value
 from webapp.rounds.views import FIELD_VIEWERS
@@ -30,6 +30,8 @@ def reveal(resident_id: int):
     """Swap one masked value for the full one (htmx), with a reason; audited."""
     resident = get_scoped_or_404(Resident, resident_id)
     field = request.form.get("field", "")
+    if field not in REVEAL_FIELDS:
+        abort(400)
     fragment = bool(request.headers.get("HX-Request"))
     template = "rounds/_revealed.html" if fragment else "rounds/revealed.html"
     try:

@@ -723,3 +723,57 @@ def test_pull_and_push_answers_with_reports_match_the_spec(app, world, client):
     assert_valid(body, "/api/v1/sync/pull", "get")
     answer = api.push([verify_op(the_report(number), "case"), verify_op(the_report(number), "x")])
     assert_valid(answer.get_json(), "/api/v1/sync/push", "post")
+
+
+# --- the resident hears of a change by Web Push (when they asked) ---------------------------
+
+
+@pytest.fixture
+def push_service(app, tmp_path):
+    from tests.integration.fake_push import FakePushService
+    from webapp.push import keys
+
+    app.config["VAPID_KEY_DIR"] = str(tmp_path / "vapid")
+    app.config["PUSH_ALLOW_LOCAL_ENDPOINTS"] = True
+    keys.make_keys()
+    with FakePushService() as service:
+        yield service
+    assert service.errors == []
+
+
+def test_a_resident_who_follows_the_report_is_told_when_it_moves(app, world, client, push_service):
+    from datetime import timedelta
+
+    from webapp.models import utcnow
+    from webapp.push.sender import send_pending
+
+    number = number_of(report(client, world))
+    page = client.get(f"/public/r/{number}").get_data(as_text=True)
+    assert f'data-push-topics="report:{number}"' in page
+    browser = push_service.browser()
+    headers = {"X-GridRounds-Client": "1"}
+    subscribed = client.post(
+        "/api/v1/push/subscriptions",
+        json=browser.subscription([f"report:{number}"]),
+        headers=headers,
+    )
+    assert subscribed.status_code == 201, subscribed.get_data(as_text=True)
+    refused = client.post(
+        "/api/v1/push/subscriptions",
+        json=push_service.browser().subscription(["report:ZZZZZZZZZ"]),
+        headers=headers,
+    )
+    assert refused.status_code == 422
+
+    worker = app.test_client()
+    login(worker, "worker_g1")
+    result = SyncClient(worker).results([verify_op(the_report(number), "case")])[0]
+    case = db.session.get(Case, uuid.UUID(result["case"]["id"]))
+    staff = db.session.get(User, world.users["staff_c1"].id)
+    _act(staff, case, "resolve", result="已更换楼道灯")
+    send_pending(now=utcnow() + timedelta(hours=12))
+    received = push_service.for_browser(browser)
+    assert [r.payload["url"] for r in received] == [f"/public/r/{number}"] * 2
+    assert "已办结" in received[-1].payload["title"]
+    assert received[-1].payload["body"] == "已更换楼道灯"
+    assert CALLER_PHONE not in str([r.payload for r in received])

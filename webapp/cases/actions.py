@@ -876,6 +876,11 @@ def perform(
     )
     if case.level != step.from_level:
         notify_escalation(case, at=now)
+    if case.status != step.from_status:
+        # Residents who follow a report this case answers hear of the move (webapp/residents).
+        from webapp.residents.services import case_moved
+
+        case_moved(case)
     bump(case)
     if user is not None:
         record_audit(

@@ -90,6 +90,28 @@ class WebPushChannel:
             )
 
 
+def enqueue_to_topic(
+    topic: str, payload: dict, *, ttl: int = NOTICE_TTL, urgency: str = "normal"
+) -> int:
+    """Queue `payload` to every browser following `topic` (a resident's `report:<number>`).
+    Returns how many were queued."""
+    now = clock.now()
+    subscriptions = _subscriptions_with_topic(topic)
+    for subscription in subscriptions:
+        db.session.add(
+            PushMessage(
+                subscription_id=subscription.id,
+                payload=payload,
+                urgency=urgency,
+                ttl=ttl,
+                not_before=quiet_until(now),
+                created_at=now,
+            )
+        )
+    db.session.flush()
+    return len(subscriptions)
+
+
 def notice_url(notice: Notice, community_id: int) -> str:
     return f"/public/notices/{notice.id}?c={community_id}"
 

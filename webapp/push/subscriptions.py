@@ -1,6 +1,7 @@
 """Who may subscribe a browser to what (DESIGN.md §5): signed-in users to their own alerts
 (`user:<id>`, implied) and to community notices; anonymous residents to `community:<id>` of
-existing communities only. One row per browser, found by a hash of its endpoint."""
+existing communities and to `report:<number>` of their own report (DESIGN.md §6) only. One row
+per browser, found by a hash of its endpoint."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from webapp.extensions import db
-from webapp.models import Community, PushMessage, PushSubscription, User
+from webapp.models import Community, PushMessage, PushSubscription, ResidentReport, User
 from webapp.ops import DomainError, Invalid
 from webapp.push.endpoints import check_endpoint, well_formed
 from webapp.push.keys import b64url_decode
@@ -22,6 +23,10 @@ P256DH_BYTES = 65  # an uncompressed P-256 point
 AUTH_BYTES = 16
 MAX_TOPICS = 20
 TOPIC = re.compile(r"^(user|community):([0-9]{1,9})$")
+# A resident following their own report (webapp/residents): the tracking number is the proof.
+REPORT_TOPIC = re.compile(r"^report:([0-9A-Z]{6,16})$")
+# Topics an anonymous browser keeps when a signed-in user leaves it.
+ANONYMOUS_TOPIC_PREFIXES = ("community:", "report:")
 
 
 class TopicRefused(DomainError):
@@ -36,6 +41,10 @@ def endpoint_hash(endpoint: str) -> str:
 
 def user_topic(user_id: int) -> str:
     return f"user:{user_id}"
+
+
+def report_topic(number: str) -> str:
+    return f"report:{number}"
 
 
 def community_topic(community_id: int) -> str:
@@ -79,7 +88,13 @@ def _valid_topics(topics: Any, user: User | None) -> list[str]:
         raise Invalid({"topics": _("Not a list of topics.")})
     wanted: list[str] = []
     community_ids: set[int] = set()
+    report_numbers: set[str] = set()
     for topic in topics:
+        report = REPORT_TOPIC.match(topic) if isinstance(topic, str) else None
+        if report is not None:
+            report_numbers.add(report.group(1))
+            wanted.append(topic)
+            continue
         match = TOPIC.match(topic) if isinstance(topic, str) else None
         if match is None:
             raise Invalid({"topics": _("Unknown topic.")})
@@ -95,6 +110,14 @@ def _valid_topics(topics: Any, user: User | None) -> list[str]:
         known = set(db.session.scalars(select(Community.id).where(Community.id.in_(community_ids))))
         if community_ids - known:
             raise Invalid({"topics": _("There is no such community.")})
+    if report_numbers:
+        known_numbers = set(
+            db.session.scalars(
+                select(ResidentReport.number).where(ResidentReport.number.in_(report_numbers))
+            )
+        )
+        if report_numbers - known_numbers:
+            raise Invalid({"topics": _("There is no report with this number.")})
     if user is not None:
         wanted.append(user_topic(user.id))
     if not wanted:
@@ -125,7 +148,7 @@ def subscribe(user: User | None, body: Any) -> tuple[PushSubscription, bool]:
         db.session.add(subscription)
         kept: list[str] = []
     else:
-        kept = [t for t in subscription.topics or [] if t.startswith("community:")]
+        kept = [t for t in subscription.topics or [] if t.startswith(ANONYMOUS_TOPIC_PREFIXES)]
     subscription.p256dh, subscription.auth = p256dh, auth
     subscription.user_id = user.id if user is not None else None
     subscription.topics = sorted(set(kept) | set(topics))

@@ -442,7 +442,36 @@ def verify_report(actor: User, op: Op) -> ResidentReport:
         outcome=outcome,
     )
     db.session.flush()
+    tell_the_resident(report)
     return report
+
+
+def tell_the_resident(report: ResidentReport) -> None:
+    """Queue a Web Push to browsers following this report (best effort: the page always has it).
+    Says only what the status page says."""
+    from webapp.push.queue import enqueue_to_topic
+    from webapp.push.subscriptions import report_topic
+
+    view = public_view(report)
+    enqueue_to_topic(
+        report_topic(report.number),
+        {
+            "title": _(
+                "Your report %(number)s: %(status)s", number=report.number, status=view.headline
+            ),
+            "body": view.result[:120],
+            "url": f"/public/r/{report.number}",  # also from `flask sla tick`: no request
+            "tag": f"report-{report.number}",
+        },
+    )
+
+
+def case_moved(case: Case) -> None:
+    """A case changed status: tell the residents whose reports it answers."""
+    for report in db.session.scalars(
+        select(ResidentReport).where(ResidentReport.case_id == case.id)
+    ):
+        tell_the_resident(report)
 
 
 def mark_spam(actor: User, report: ResidentReport) -> ResidentReport:

@@ -55,6 +55,12 @@ def load_config(instance_path: str) -> dict:
         "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0") or 0),
         "LOGIN_LIMIT_PER_IP": os.environ.get("LOGIN_LIMIT_PER_IP", "30 per 10 minutes"),
         "LOGIN_LIMIT_PER_USERNAME": os.environ.get("LOGIN_LIMIT_PER_USERNAME", "8 per 10 minutes"),
+        # Residents' reports without an account (webapp/residents): per address, per browser.
+        "REPORT_LIMIT_PER_IP": os.environ.get("REPORT_LIMIT_PER_IP", "20 per hour; 60 per day"),
+        "REPORT_LIMIT_PER_DEVICE": os.environ.get(
+            "REPORT_LIMIT_PER_DEVICE", "5 per hour; 15 per day"
+        ),
+        "REPORT_POW_BITS": int(os.environ.get("REPORT_POW_BITS", "14")),
         # Reveals of a masked value per user (webapp/rounds/reveal.py); each one is audited.
         "REVEAL_LIMIT": os.environ.get("REVEAL_LIMIT", "20 per hour;60 per day"),
         # Retention (flask retention run): ages in days past which personal detail is anonymised.

@@ -31,6 +31,8 @@ def main(sources: list[str]) -> int:
             "_l",
             "-k",
             "lazy_gettext",
+            "-k",
+            "say:2",  # webapp/pwa/binding.py: say(item, msgid, **paths)
             "--no-location",
             "--sort-output",
             "-o",

@@ -1,7 +1,7 @@
 // GridRounds service worker (DESIGN.md §5). Served at /sw.js by webapp/pwa/views.py, which puts
-// VERSION, PRECACHE, OFFLINE_URL and START_FALLBACK above this line. Outbox items live in
+// VERSION, PRECACHE, OFFLINE_URL, START_FALLBACK and OFFLINE_ROUTES above this line. Outbox items live in
 // IndexedDB, never in a cache, so installing a new version cannot lose them.
-/* global VERSION, PRECACHE, OFFLINE_URL, START_FALLBACK, GridOutbox */
+/* global VERSION, PRECACHE, OFFLINE_URL, START_FALLBACK, OFFLINE_ROUTES, GridOutbox */
 "use strict";
 
 importScripts("/static/vendor/idb-keyval.js", "/static/js/outbox-core.js");
@@ -10,13 +10,20 @@ var PREFIX = GridOutbox.CACHE_PREFIX;
 var SHELL = PREFIX + "shell-" + VERSION;
 var PAGES = GridOutbox.PAGES_CACHE;
 var PAGE_TIMEOUT = 3000;
+var SEARCH_URL = "/search";
+// The field pages' shells (webapp/pwa/offline_pages.py): offline, a navigation to one of these
+// routes gets its shell, which offline-pages.js fills from the phone's copy of the grid.
+var SHELLS = OFFLINE_ROUTES.map(function (route) {
+  return { pattern: new RegExp(route[0]), url: "/pwa/shell/" + route[1] };
+});
 // Never answered from a cache: the login pages, the API, the worker itself, other JSON.
 var PASS_THROUGH = /^\/(api\/|login|logout|sw\.js|pwa\/)/;
 
 function precache() {
   return caches.open(SHELL).then(function (cache) {
     // `reload`: a stale copy in the HTTP cache must not become this version's shell.
-    return cache.addAll(PRECACHE.map(function (url) { return new Request(url, { cache: "reload" }); }));
+    var urls = PRECACHE.concat(SHELLS.map(function (shell) { return shell.url; }));
+    return cache.addAll(urls.map(function (url) { return new Request(url, { cache: "reload" }); }));
   });
 }
 
@@ -60,7 +67,16 @@ function cacheablePage(response) {
     type.indexOf("text/html") === 0 && control.indexOf("no-store") < 0;
 }
 
+// Offline: a field page is rendered from the copy (its shell); any other page is the copy kept
+// from the last visit, if there is one.
 function cachedPage(key) {
+  var path = new URL(key).pathname;
+  path = START_FALLBACK[path] || path;
+  for (var i = 0; i < SHELLS.length; i += 1) {
+    if (SHELLS[i].pattern.test(path)) {
+      return caches.match(SHELLS[i].url, { cacheName: SHELL });
+    }
+  }
   return caches.open(PAGES).then(function (cache) {
     return cache.match(key, { ignoreVary: true }).then(function (found) {
       var path = new URL(key).pathname;
@@ -129,9 +145,43 @@ function staticFile(request) {
   });
 }
 
+// Search is a POST (no names in URLs). Without an answer it goes to the search shell, the words
+// in the fragment, which never leaves the phone; offline-pages.js searches the copy.
+function search(request) {
+  var copy = request.clone();
+  var offline = function () {
+    return copy.formData().then(function (form) {
+      var words = String(form.get("q") || "");
+      return Response.redirect(self.location.origin + SEARCH_URL + "#q=" + encodeURIComponent(words), 303);
+    });
+  };
+  return new Promise(function (resolve) {
+    var answered = false;
+    function answer(promise) {
+      if (!answered) {
+        answered = true;
+        resolve(promise);
+      }
+    }
+    var timer = setTimeout(function () { answer(offline()); }, PAGE_TIMEOUT);
+    fetch(request).then(function (response) {
+      clearTimeout(timer);
+      answer(response.status >= 500 ? offline() : response);
+    }, function () {
+      clearTimeout(timer);
+      answer(offline());
+    });
+  });
+}
+
 self.addEventListener("fetch", function (event) {
   var request = event.request;
   var url = new URL(request.url);
+  if (request.method === "POST" && request.mode === "navigate" && url.origin === self.location.origin &&
+      url.pathname === SEARCH_URL) {
+    event.respondWith(search(request));
+    return;
+  }
   if (request.method !== "GET" || url.origin !== self.location.origin || request.headers.get("HX-Request")) {
     return; // POSTs, other sites and htmx fragments go straight to the network, never cached
   }

@@ -58,6 +58,16 @@ CLIENT_STRINGS = {
         residents="{residents}",
     ),
     "download_offline": _l("Connect to the internet to download."),
+    "offline_rendered": _l("Offline · data of %(time)s", time="{time}"),
+    "offline_missing_title": _l("Not on this phone"),
+    "offline_missing": _l(
+        "This page is not in the offline copy of your grid. Connect to the internet and tap "
+        "“Update now” on My grid."
+    ),
+    "my_grid": _l("My grid"),
+    "pending_here": _l("Waiting to sync from this phone"),
+    "pending_mark": _l("Waiting to sync"),
+    "see_outbox": _l("Open"),
     "last_download": _l("Last updated: %(time)s", time="{time}"),
     "field_error": _l("%(field)s: %(message)s", field="{field}", message="{message}"),
 }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from flask import Response, current_app, jsonify, render_template, url_for
+from flask import Response, abort, current_app, jsonify, render_template, url_for
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
@@ -13,9 +13,10 @@ from webapp.auth.scope import compute_scope, role_required, scoped
 from webapp.extensions import db
 from webapp.i18n import local_today
 from webapp.models import Building, Household, Resident, Role
-from webapp.pwa import bp, shell
+from webapp.pwa import binding, bp, offline_pages, shell
 from webapp.pwa.strings import client_strings
 from webapp.rounds import care, worklists
+from webapp.rounds import pages as rounds_pages
 from webapp.rounds import services as rounds
 
 SW_SOURCE = "js/sw.js"
@@ -33,6 +34,8 @@ def service_worker():
         # The installed app starts at "/", a redirect no cache can hold; offline it opens the
         # worker's home instead, if that was downloaded.
         f"const START_FALLBACK = {json.dumps({url_for('web.index'): url_for('rounds.home')})};\n"
+        # Field pages rendered offline from the phone's copy: [[route pattern, shell name], …].
+        f"const OFFLINE_ROUTES = {json.dumps(offline_pages.routes())};\n"
     )
     response = Response(header + source, mimetype="text/javascript")
     response.headers["Service-Worker-Allowed"] = "/"
@@ -45,6 +48,30 @@ def offline():
     """Shown by the service worker for a page that was never downloaded. Precached, so rendered
     without anything of the signed-in user (`shell_page`)."""
     return render_template("pwa/offline.html", shell_page=True)
+
+
+@bp.get("/pwa/shell/<name>")
+def offline_shell(name: str):
+    """A field page's template rendered with no data, for the service worker to keep: it holds
+    nothing of anyone (`shell_page`), so it is precached before login like the offline page."""
+    page = offline_pages.BY_NAME.get(name)
+    if page is None:
+        abort(404)
+    return render_template(
+        page.template, vm=binding.BLANK, offline_shell=name, shell_page=True, **page.context()
+    )
+
+
+def offline_json() -> Markup:
+    """What offline-pages.js needs besides the copy: the routes and the label tables."""
+    text = json.dumps(
+        {"routes": offline_pages.routes(), "labels": rounds_pages.client_labels()},
+        ensure_ascii=False,
+        sort_keys=True,
+    )
+    for char, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):
+        text = text.replace(char, escaped)
+    return Markup(text)
 
 
 @bp.get("/outbox")
@@ -104,4 +131,9 @@ def client_strings_json() -> Markup:
 
 @bp.app_context_processor
 def _client_strings() -> dict:
-    return {"pwa_client_strings_json": client_strings_json}
+    return {"pwa_client_strings_json": client_strings_json, "pwa_offline_json": offline_json}
+
+
+@bp.record_once
+def _binding_helpers(state) -> None:
+    state.app.jinja_env.globals.update(binding.HELPERS)

@@ -15,7 +15,7 @@ from webapp.i18n import local_today
 from webapp.models import EDITABLE_CARE_FLAGS, Household, Resident
 from webapp.ops import Conflict, Invalid, Op
 from webapp.privacy import current_viewer
-from webapp.rounds import bp, profiles, services
+from webapp.rounds import bp, pages, profiles, services
 from webapp.rounds.views import FIELD_VIEWERS
 
 
@@ -48,7 +48,7 @@ def _base_version() -> int | None:
 
 def _edit(kind: str, row, text_fields, flag_fields, service, snapshot, template: str, **context):
     if request.method == "GET":
-        return render_template(template, row=row, errors={}, **context)
+        return render_template(template, errors={}, **context)
     changes = _changes_from_form(row, text_fields, flag_fields)
     if not changes:
         flash(_("Nothing changed."), "info")
@@ -64,7 +64,7 @@ def _edit(kind: str, row, text_fields, flag_fields, service, snapshot, template:
         service(current_user, op)
     except Invalid as error:
         db.session.rollback()
-        return render_template(template, row=row, errors=error.errors, **context), 422
+        return render_template(template, errors=error.errors, **context), 422
     except Conflict as conflict:
         db.session.rollback()
         mine = {field: snapshot_value(field, value) for field, value in changes.items()}
@@ -105,6 +105,7 @@ def edit_household(household_id: int):
         profiles.household_snapshot,
         "rounds/edit_household.html",
         back=back,
+        vm=pages.edit_household_vm(household, back),
     )
 
 
@@ -122,8 +123,8 @@ def edit_resident(resident_id: int):
         profiles.resident_snapshot,
         "rounds/edit_resident.html",
         back=back,
-        today=local_today(),
         flags=EDITABLE_CARE_FLAGS,
+        vm=pages.edit_resident_vm(resident, back, local_today()),
     )
 
 
@@ -135,9 +136,5 @@ def search():
     query = request.form.get("q", "").strip() if request.method == "POST" else ""
     households, residents = services.search_grid(current_scope(), query, viewer=current_viewer())
     return render_template(
-        "rounds/search.html",
-        query=query,
-        households=households,
-        residents=residents,
-        today=local_today(),
+        "rounds/search.html", vm=pages.search_vm(query, households, residents)
     )

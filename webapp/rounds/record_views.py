@@ -15,7 +15,7 @@ from webapp.extensions import db
 from webapp.i18n import local_now
 from webapp.models import Building, Grid, Household, RecordKind, Resident
 from webapp.ops import Invalid
-from webapp.rounds import bp, records
+from webapp.rounds import bp, pages, records
 from webapp.rounds import services as browse
 from webapp.rounds.forms import op_from_form
 from webapp.rounds.photos import store_uploaded_files
@@ -60,7 +60,7 @@ def _render_form(kind: str, values: dict, errors: dict | None = None, status: in
             kind=kind,
             values=values,
             errors=errors or {},
-            **_context_for(values),
+            vm=pages.form_vm(values, **_context_for(values)),
         ),
         status,
     )
@@ -83,6 +83,16 @@ def new_household_record(household_id: int, kind: str):
 def new_elderly_check(resident_id: int):
     resident = get_scoped_or_404(Resident, resident_id)
     return _render_form("elderly_check", {"resident_id": str(resident.id)})
+
+
+@bp.get("/buildings/<int:building_id>/new/<kind>")
+@role_required(*RECORD_WRITERS)
+def new_building_record(building_id: int, kind: str):
+    """A hazard in a building's common parts (stairwell, basement), from its page or the grid's."""
+    if kind != "hazard":
+        abort(404)
+    building = get_scoped_or_404(Building, building_id)
+    return _render_form(kind, {"building_id": str(building.id)})
 
 
 @bp.get("/grids/<int:grid_id>/new/<kind>")

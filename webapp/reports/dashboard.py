@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import lazyload, load_only
+from sqlalchemy.orm import lazyload
 
 from webapp.cases import limits
 from webapp.extensions import db
@@ -223,14 +223,27 @@ def _sum(kind: str, unit_id: int, name: str, members: Iterable[UnitFigures], boa
     return total
 
 
+class _ScheduledResident:
+    """A resident's schedule columns without an ORM instance (a street holds thousands of them;
+    building mapped objects for each cost more than the query). The care rule itself stays in one
+    place: these are Resident's own methods."""
+
+    __slots__ = tuple(column.key for column in care._SCHEDULE_COLUMNS)
+    care_flags = Resident.care_flags
+    age_on = Resident.age_on
+
+    def __init__(self, row) -> None:
+        for name in self.__slots__:
+            setattr(self, name, getattr(row, name))
+
+
 def _care(board, grids, grid_ids: list[int], as_of: date, until: datetime) -> None:
     """Elderly-check compliance as the schedule stood at the end of the period: of the residents
     on the care schedule, the share whose check was not overdue (webapp.rounds.care's rules)."""
     intervals = care.care_intervals()
     latest = care.latest_checks_subquery(grid_ids, as_of, until=until)
     rows = db.session.execute(
-        select(Resident, Household.address, latest.c.last_checked_at)
-        .options(load_only(*care._SCHEDULE_COLUMNS))  # flags and names; no notes or ID numbers
+        select(*care._SCHEDULE_COLUMNS, Household.address, latest.c.last_checked_at)
         .join(Household, Household.id == Resident.household_id)
         .outerjoin(latest, latest.c.resident_id == Resident.id)
         .where(
@@ -239,14 +252,19 @@ def _care(board, grids, grid_ids: list[int], as_of: date, until: datetime) -> No
         )
     )
     overdue: list[care.DueCheck] = []
-    for resident, address, last_checked_at in rows:
+    interval_of: dict[tuple[str, ...], int | None] = {}
+    for row in rows:
+        resident = _ScheduledResident(row)
         flags = resident.care_flags(as_of)
-        interval = care.interval_for_flags(flags, intervals)
+        key = tuple(flags)
+        if key not in interval_of:
+            interval_of[key] = care.interval_for_flags(flags, intervals)
+        interval = interval_of[key]
         if interval is None:
             continue
         unit = grids[resident.grid_id]
         unit.care_scheduled += 1
-        last_on = last_checked_at.astimezone(SHANGHAI).date() if last_checked_at else None
+        last_on = row.last_checked_at.astimezone(SHANGHAI).date() if row.last_checked_at else None
         due_on = as_of if last_on is None else last_on + timedelta(days=interval)
         if due_on < as_of:
             unit.care_overdue += 1
@@ -254,7 +272,7 @@ def _care(board, grids, grid_ids: list[int], as_of: date, until: datetime) -> No
                 care.DueCheck(
                     resident=resident,
                     household_id=resident.household_id,
-                    address=address,
+                    address=row.address,
                     flags=flags,
                     interval_days=interval,
                     last_checked_on=last_on,

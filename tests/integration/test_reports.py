@@ -399,3 +399,30 @@ def test_the_cli_writes_the_ledger_and_refuses_a_bad_period(app, world, tmp_path
         ]
     )
     assert bad.exit_code != 0 and "2026-Q4" in bad.output
+
+
+def test_cases_from_residents_reports_count_by_the_channel_they_came_in_by(world):
+    from webapp.models import ResidentReport
+
+    hotline_case = f.gen_case(world.a1, source_kind="report", opened_at=sh("2026-10-12"))
+    for number, source, case_id in (
+        ("R0001", "hotline_12345", hotline_case.id),
+        ("R0002", "petition", None),
+    ):
+        db.session.add(
+            ResidentReport(
+                number=number,
+                kind="report",
+                source=source,
+                category="environment",
+                grid_id=world.a1.id,
+                description="垃圾清运不及时",
+                case_id=case_id,
+                received_at=sh("2026-10-12"),
+            )
+        )
+    db.session.commit()
+    board = board_for(f"community:{world.community_a.id}")
+    assert dict(board.by_source)["hotline_12345"] == 1
+    assert dict(board.by_source)["hazard"] == 2  # the factory's cases, opened from hazards
+    assert dict(board.reports_by_source) == {"hotline_12345": 1, "petition": 1}

@@ -15,6 +15,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from sqlalchemy import case as sql_case
 from sqlalchemy import func, select
 from sqlalchemy.orm import lazyload
 
@@ -32,6 +33,7 @@ from webapp.models import (
     Household,
     Occupancy,
     Resident,
+    ResidentReport,
     Visit,
 )
 from webapp.public.figures import CommunityFigures, combine, outcomes_by_grid
@@ -139,6 +141,7 @@ class Dashboard:
     by_status: list[tuple[str, int]] = field(default_factory=list)
     by_level: list[tuple[str, int]] = field(default_factory=list)
     by_source: list[tuple[str, int]] = field(default_factory=list)
+    reports_by_source: list[tuple[str, int]] = field(default_factory=list)
     trend: list[tuple[str, int, int]] = field(default_factory=list)  # (YYYY-MM, opened, closed)
     overdue_checks: list[care.DueCheck] = field(default_factory=list)
     buildings: list[BuildingCoverage] = field(default_factory=list)
@@ -325,7 +328,7 @@ def _cases_opened(board, grid_ids: list[int], period: Period, until: datetime) -
     """Cases opened in the period by category, status now, level now and source; and a monthly
     trend of opened and closed cases over the months up to the period's end."""
     rows = db.session.execute(
-        select(Case.category, Case.status, Case.level, Case.source_kind).where(
+        select(Case.category, Case.status, Case.level, case_source()).where(
             Case.home_grid_id.in_(grid_ids), Case.opened_at >= period.start, Case.opened_at < until
         )
     ).all()
@@ -333,6 +336,19 @@ def _cases_opened(board, grid_ids: list[int], period: Period, until: datetime) -
     board.by_status = _ordered(Counter(row[1] for row in rows), list(CaseStatus))
     board.by_level = _ordered(Counter(row[2] for row in rows), list(CaseLevel))
     board.by_source = Counter(row[3] for row in rows).most_common()
+    board.reports_by_source = [
+        (source, count)
+        for source, count in db.session.execute(
+            select(ResidentReport.source, func.count())
+            .where(
+                ResidentReport.grid_id.in_(grid_ids),
+                ResidentReport.received_at >= period.start,
+                ResidentReport.received_at < until,
+            )
+            .group_by(ResidentReport.source)
+            .order_by(func.count().desc())
+        )
+    ]
 
     months: list[str] = []
     year, month = period.last_day.year, period.last_day.month
@@ -361,6 +377,22 @@ def _cases_opened(board, grid_ids: list[int], period: Period, until: datetime) -
         )
     )
     board.trend = [(key, opened.get(key, 0), closed.get(key, 0)) for key in months]
+
+
+def case_source():
+    """Where a case came from: the record kind that opened it, or for a resident's report the
+    channel it came in by (public site, 12345 hotline, 信访, Open311…)."""
+    report_source = (
+        select(ResidentReport.source)
+        .where(ResidentReport.case_id == Case.id)
+        .order_by(ResidentReport.received_at)
+        .limit(1)
+        .scalar_subquery()
+    )
+    return sql_case(
+        (Case.source_kind == "report", func.coalesce(report_source, "report")),
+        else_=Case.source_kind,
+    )
 
 
 def _ordered(counts: Counter, order: list[str]) -> list[tuple[str, int]]:

@@ -20,12 +20,12 @@ from webapp.labels import (
     CASE_CATEGORY_LABELS,
     CASE_LEVEL_LABELS,
     CASE_STATUS_LABELS,
+    RECORD_KIND_LABELS,
     SATISFACTION_LABELS,
 )
 from webapp.models import ExportStatus, LedgerExport, Role
 from webapp.reports import bp, evaluation, exports
 from webapp.reports.dashboard import HAZARD_AGE_BUCKETS, build_dashboard
-from webapp.reports.ledger import SOURCE_LABELS
 from webapp.reports.periods import (
     BadReportRequest,
     area_choices,
@@ -36,6 +36,7 @@ from webapp.reports.periods import (
     period_choices,
     previous_month,
 )
+from webapp.residents.services import SOURCE_LABELS as REPORT_SOURCE_LABELS
 
 STAFF = (Role.STREET_STAFF, Role.COMMUNITY_STAFF, Role.ADMIN)
 EXPORT_POLL_SECONDS = 1
@@ -79,7 +80,11 @@ LABEL_TABLES = {
     "category": CASE_CATEGORY_LABELS,
     "status": CASE_STATUS_LABELS,
     "level": CASE_LEVEL_LABELS,
-    "source": SOURCE_LABELS,
+    "source": {
+        **RECORD_KIND_LABELS,
+        **REPORT_SOURCE_LABELS,
+        "report": _l("Resident report"),
+    },
 }
 
 
@@ -126,7 +131,6 @@ def _labels() -> dict:
     return {
         "grade_labels": evaluation.GRADE_LABELS,
         "component_labels": evaluation.COMPONENT_LABELS,
-        "source_labels": SOURCE_LABELS,
         "age_buckets": [code for code, _lower in HAZARD_AGE_BUCKETS],
         "outcome_labels": SUPERVISION_OUTCOME_LABELS,
     }

@@ -52,7 +52,7 @@ from webapp.models import (
 )
 from webapp.models import Visit as VisitRecord
 from webapp.public.figures import handling_deadline
-from webapp.reports.dashboard import Dashboard
+from webapp.reports.dashboard import Dashboard, case_source
 from webapp.reports.evaluation import (
     GRADE_LABELS,
     formula_text,
@@ -527,10 +527,12 @@ SOURCE_LABELS = {
     "dispute": "矛盾纠纷",
     "elderly_check": "老人探访",
     "hazard": "安全隐患",
-    "report": "居民随手拍",
-    "12345": "12345热线",
-    "hotline": "12345热线",
+    "report": "居民反映",
+    "public": "居民随手拍",
+    "phone": "来电",
+    "hotline_12345": "12345热线",
     "petition": "信访",
+    "open311": "Open311",
 }
 
 
@@ -581,8 +583,8 @@ def _cases(workbook, board: Dashboard, privacy: LedgerPrivacy, authors) -> None:
         ],
     )
     start, until = board.period.start, board.period.clipped_end(board.now)
-    cases = db.session.scalars(
-        select(Case)
+    rows = db.session.execute(
+        select(Case, case_source())
         .where(
             Case.home_grid_id.in_(board.area.grid_ids),
             or_(
@@ -594,7 +596,7 @@ def _cases(workbook, board: Dashboard, privacy: LedgerPrivacy, authors) -> None:
         .order_by(Case.opened_at)
     ).all()
     configured = limits.configured_limits()
-    for case in cases:
+    for case, source in rows:
         events = sorted(case.events, key=lambda event: (event.at, event.id))
         grid_name, community_name = board.grid_names[case.home_grid_id]
         sheet.append(
@@ -603,7 +605,7 @@ def _cases(workbook, board: Dashboard, privacy: LedgerPrivacy, authors) -> None:
                 case.title,
                 grid_name,
                 community_name,
-                SOURCE_LABELS.get(case.source_kind, case.source_kind),
+                SOURCE_LABELS.get(source, source),
                 _label(CASE_CATEGORY_LABELS, case.category),
                 _label(SEVERITY_LABELS, case.severity),
                 _local(case.opened_at),

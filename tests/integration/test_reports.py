@@ -426,3 +426,34 @@ def test_cases_from_residents_reports_count_by_the_channel_they_came_in_by(world
     assert dict(board.by_source)["hotline_12345"] == 1
     assert dict(board.by_source)["hazard"] == 2  # the factory's cases, opened from hazards
     assert dict(board.reports_by_source) == {"hotline_12345": 1, "petition": 1}
+
+
+def test_the_street_dashboard_and_ledger_show_how_its_departments_did(client, login_as, world):
+    from webapp.models import CasePart, Department
+
+    department = Department(street_id=world.street.id, name="城管执法队")
+    other = Department(street_id=world.street2.id, name="西湖城管")
+    db.session.add_all([department, other])
+    db.session.flush()
+    db.session.add(
+        CasePart(
+            case_id=world.late.id,
+            department_id=department.id,
+            status="finished",
+            assigned_at=sh("2026-10-20"),
+            signed_at=sh("2026-10-20", 15),
+            reported_at=sh("2026-10-29"),
+            signed_late=False,
+            reported_late=True,
+        )
+    )
+    db.session.commit()
+    board = board_for(f"street:{world.street.id}")
+    assert [(d.name, d.assigned, d.reported_on_time) for d in board.departments] == [
+        ("城管执法队", 1, 0)
+    ]
+    login_as("street1")
+    html = client.get(f"/reports?period=2026-10&area=street:{world.street.id}").get_data(
+        as_text=True
+    )
+    assert "城管执法队" in html and "西湖城管" not in html

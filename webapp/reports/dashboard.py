@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import lazyload
 
 from webapp.cases import limits
+from webapp.cases.departments import department_figures
 from webapp.extensions import db
 from webapp.i18n import SHANGHAI
 from webapp.models import (
@@ -150,6 +151,7 @@ class Dashboard:
     late_cases: list[LateCase] = field(default_factory=list)
     late_by_department: list[tuple[str, int]] = field(default_factory=list)
     grid_names: dict[int, tuple[str, str]] = field(default_factory=dict)
+    departments: list = field(default_factory=list)  # webapp.cases.departments.DepartmentFigures
 
     @property
     def coverage_since(self) -> date:
@@ -196,6 +198,9 @@ def build_dashboard(area: Area, period: Period, now: datetime) -> Dashboard:
     _open_cases(board, grids, grid_ids, now)
     _supervised(board, grids, grid_ids, period, now)
     _roll_up(board, units, grids)
+    if area.kind == "street":
+        # Departments are the street's: their figures belong on the street's page (issue 13).
+        board.departments = department_figures([area.id], period.start, until, now)
     return board
 
 

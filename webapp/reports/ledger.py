@@ -301,6 +301,41 @@ def _situation(workbook: Workbook, board: Dashboard) -> None:
     rows.sort(key=lambda row: (row[0], row[1], row[2]))
     for row in rows:
         sheet.append(row, {8: TIMESTAMP})
+    if board.departments:
+        ws = sheet.ws
+        ws.append([])
+        ws.append(
+            [
+                "部门",
+                "派单数",
+                "签收",
+                "按时签收",
+                "回单",
+                "按时回单",
+                "回单及时率",
+                "退回",
+                "在办",
+                "当前超期",
+            ]
+        )
+        for cell in ws[ws.max_row]:
+            cell.font = HEADER_FONT
+        for d in board.departments:
+            sheet.append(
+                [
+                    d.name,
+                    d.assigned,
+                    d.signed,
+                    d.signed_on_time,
+                    d.reported,
+                    d.reported_on_time,
+                    d.on_time_rate,
+                    d.returned,
+                    d.open_now,
+                    d.overdue_now,
+                ],
+                {7: PERCENT},
+            )
 
 
 def _name(name: str, privacy: LedgerPrivacy) -> str:

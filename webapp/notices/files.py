@@ -130,8 +130,7 @@ def _clean_image(data: bytes, content_type: str, name: str) -> tuple[bytes, int,
     """The photo pipeline's checks and re-encoding; its messages name the file instead."""
     declared = content_type if content_type in photos.ALLOWED_CONTENT_TYPES else "image/jpeg"
     try:
-        image = photos._decode_checked(data, declared)
-        return photos._reencode(image)
+        return photos.clean_image(data, declared)
     except Invalid as error:
         message = next(iter(error.errors.values()), "")
         raise Invalid({"attachments": f"{name}：{message}"}) from None

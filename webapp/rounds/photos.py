@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+import threading
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -33,7 +34,13 @@ from webapp.ops import Invalid, OutOfScope, parse_uuid
 from webapp.storage import write_new_file
 
 DEFAULT_MAX_PHOTO_BYTES = 10 * 1024 * 1024
-DEFAULT_MAX_PHOTO_PIXELS = 40_000_000
+# A phone camera's default picture is 12 MP (48–50 MP sensors bin to 12); 24 MP leaves room and
+# bounds what one decode may hold: ~72 MB as RGB, ~96 MB as RGBA. A 116 KB PNG can claim
+# 6300×6300 (40 MP, ~450 MB decoded and converted); it is refused from its header.
+DEFAULT_MAX_PHOTO_PIXELS = 24_000_000
+# PNG and WebP cannot decode at reduced scale: the most one of them may take once decoded
+# (24 MP as RGB, 18 MP with transparency). JPEG photos decode at 1/2 scale or less instead.
+MAX_DECODED_BYTES = 72_000_000
 MAX_LONG_SIDE = 2048
 JPEG_QUALITY = 82
 STORED_CONTENT_TYPE = "image/jpeg"
@@ -82,8 +89,7 @@ def store_photo(
     ):
         raise OutOfScope(_("This grid is not one of yours."))
 
-    image = _decode_checked(data, declared_content_type)
-    encoded, width, height = _reencode(image)
+    encoded, width, height = clean_image(data, declared_content_type)
     storage_name = _write_file(encoded)
     attachment = Attachment(
         id=attachment_id,
@@ -112,8 +118,7 @@ class CleanedPhoto:
 def clean_and_keep(data: bytes, declared_content_type: str) -> CleanedPhoto:
     """The same checks and re-encoding as `store_photo`, for photos that are not Attachments:
     a resident's report photo has no uploader account to name (webapp/residents)."""
-    image = _decode_checked(data, declared_content_type)
-    encoded, width, height = _reencode(image)
+    encoded, width, height = clean_image(data, declared_content_type)
     return CleanedPhoto(
         _write_file(encoded), len(encoded), width, height, hashlib.sha256(encoded).hexdigest()
     )
@@ -202,6 +207,22 @@ def attach_photos(
 
 # --- checking and cleaning -------------------------------------------------------------------
 
+# One decode at a time in a process: a decoded photo may hold ~100 MB for a moment, and a few
+# uploads at once (threads of one worker) must not add up to gigabytes. Others wait their turn.
+_DECODE_SLOT = threading.BoundedSemaphore(1)
+
+
+def clean_image(data: bytes, declared_content_type: str) -> tuple[bytes, int, int]:
+    """Check, decode and re-encode one image: (JPEG bytes, width, height). Raises Invalid.
+    The cheap checks run before waiting for the decode slot, so a refused file never waits."""
+    _precheck(data, declared_content_type)
+    with _DECODE_SLOT:
+        image = _decode_checked(data, declared_content_type)
+        try:
+            return _reencode(image)
+        finally:
+            image.close()
+
 
 def _sniff_format(data: bytes) -> str | None:
     """The Pillow format the first bytes announce; the file name and the declared type are the
@@ -219,9 +240,8 @@ def _normalize_content_type(value: str) -> str:
     return (value or "").split(";", 1)[0].strip().lower()
 
 
-def _decode_checked(data: bytes, declared_content_type: str) -> Image.Image:
-    """Run the cheap checks in order, then decode. The order matters: nothing reaches Pillow's
-    decoder before its size and pixel count are known to be sane."""
+def _precheck(data: bytes, declared_content_type: str) -> str:
+    """Size, magic bytes and declared type; the Pillow format the bytes announce."""
     if not data:
         raise Invalid({"photo": _("The photo is empty.")})
     limit = max_photo_bytes()
@@ -236,7 +256,13 @@ def _decode_checked(data: bytes, declared_content_type: str) -> Image.Image:
     # mislabel, and the bytes are re-encoded whatever they claimed to be.
     if _normalize_content_type(declared_content_type) not in ALLOWED_CONTENT_TYPES:
         raise Invalid({"photo": _("Only JPEG, PNG or WebP photos can be uploaded.")})
+    return image_format
 
+
+def _decode_checked(data: bytes, declared_content_type: str) -> Image.Image:
+    """Run the cheap checks in order, then decode. The order matters: nothing reaches Pillow's
+    decoder before its size and pixel count are known to be sane."""
+    image_format = _precheck(data, declared_content_type)
     max_pixels = max_photo_pixels()
     too_many_pixels = Invalid(
         {
@@ -255,8 +281,13 @@ def _decode_checked(data: bytes, declared_content_type: str) -> Image.Image:
         width, height = image.size
         if width < 1 or height < 1 or width * height > max_pixels:
             raise too_many_pixels
+        if image_format != "JPEG":
+            _check_decoded_size(image)
         # JPEG can decode straight at 1/2, 1/4 or 1/8 scale: far less memory for a big photo.
-        image.draft("RGB", (MAX_LONG_SIDE, MAX_LONG_SIDE))
+        # Ask for the final shape: draft() never goes below the size asked for in either side.
+        scale = MAX_LONG_SIDE / max(width, height)
+        if scale < 1:
+            image.draft("RGB", (max(1, int(width * scale)), max(1, int(height * scale))))
         image.load()
     except Invalid:
         raise
@@ -269,9 +300,43 @@ def _decode_checked(data: bytes, declared_content_type: str) -> Image.Image:
     return image
 
 
+def _check_decoded_size(image: Image.Image) -> None:
+    """PNG and WebP decode at full size, and transparency or a palette is worked on as RGBA
+    (4 bytes a pixel): bound the bytes, not only the pixels, before anything is decoded."""
+    has_alpha = image.mode in ("RGBA", "LA", "P", "PA") or "transparency" in image.info
+    bytes_per_pixel = 4 if has_alpha else 3
+    if image.width * image.height * bytes_per_pixel > MAX_DECODED_BYTES:
+        raise Invalid(
+            {
+                "photo": _(
+                    "This PNG or WebP picture is too large (at most %(megapixels)d million "
+                    "pixels). Send it as a JPEG photo.",
+                    megapixels=MAX_DECODED_BYTES // bytes_per_pixel // 1_000_000,
+                )
+            }
+        )
+
+
+def _reduced(image: Image.Image) -> Image.Image:
+    """A copy at 1/n size by whole factors (box average), so the resampling and the colour
+    conversions after it work on a quarter of the pixels or less, never on a full-size copy."""
+    factor = max(image.size) // MAX_LONG_SIDE
+    if factor < 2 or image.mode not in ("RGB", "RGBA", "L", "LA"):
+        return image
+    smaller = image.reduce(factor)
+    image.close()
+    return smaller
+
+
 def _reencode(image: Image.Image) -> tuple[bytes, int, int]:
-    """Upright, RGB, long side ≤ MAX_LONG_SIDE, JPEG with no EXIF, ICC, XMP or comment."""
+    """Upright, RGB, long side ≤ MAX_LONG_SIDE, JPEG with no EXIF, ICC, XMP or comment.
+    Shrink first: every copy after that (turning, flattening, converting) is of the small
+    picture, so the peak is the decoded photo and not three copies of it."""
     try:
+        if image.mode not in ("RGB", "RGBA", "L", "LA"):
+            image = image.convert("RGBA" if image.has_transparency_data else "RGB")
+        image = _reduced(image)
+        image.thumbnail((MAX_LONG_SIDE, MAX_LONG_SIDE), Image.Resampling.LANCZOS)
         image = ImageOps.exif_transpose(image)
         if image.has_transparency_data:
             # Transparent areas would turn black in JPEG; put the photo on white paper instead.
@@ -281,7 +346,6 @@ def _reencode(image: Image.Image) -> tuple[bytes, int, int]:
             image = flat
         else:
             image = image.convert("RGB")
-        image.thumbnail((MAX_LONG_SIDE, MAX_LONG_SIDE), Image.Resampling.LANCZOS)
         # Pillow's JPEG writer copies some metadata (the comment) from `info` on its own.
         image.info = {}
         buffer = io.BytesIO()

@@ -45,6 +45,16 @@ RESIDENT_STATUS_LABELS = {
     "deceased": _l("Deceased"),
 }
 
+IMPORT_STATUS_LABELS = {
+    "queued": _l("Waiting to be checked"),
+    "checking": _l("Checking the rows…"),
+    "ready": _l("Checked: ready to import"),
+    "invalid": _l("Not imported: the file has problems"),
+    "committing": _l("Importing…"),
+    "done": _l("Imported"),
+    "failed": _l("Failed"),
+}
+
 OCCUPANCY_LABELS = {
     "occupied": _l("Occupied"),
     "vacant": _l("Vacant"),
@@ -209,6 +219,7 @@ def init_app(app: Flask) -> None:
         care_flag_label=_lookup(CARE_FLAG_LABELS),
         occupancy_label=_lookup(OCCUPANCY_LABELS),
         resident_status_label=_lookup(RESIDENT_STATUS_LABELS),
+        import_status_label=_lookup(IMPORT_STATUS_LABELS),
         severity_label=_lookup(SEVERITY_LABELS),
         status_label=_lookup(CASE_STATUS_LABELS),
         level_label=_lookup(CASE_LEVEL_LABELS),

@@ -1,5 +1,6 @@
 """All models, imported here so Alembic and `db.create_all()` see the whole schema."""
 
+from webapp.models import indexes  # noqa: F401 — registers the scale indexes
 from webapp.models.audit import AuditLog
 from webapp.models.base import Base, Privacy, utcnow
 from webapp.models.cases import Case, CaseEvent, CaseLevel, CaseStatus

@@ -126,9 +126,10 @@ def main() -> int:
         source = workdir / "register.xlsx"
         started = time.perf_counter()
         write_file(source, buildings, args.rows)
+        size_kb = source.stat().st_size / 1024
         print(
-            f"database: {db.engine.dialect.name}; file: {args.rows:,} rows,"
-            f" {source.stat().st_size / 1024:.0f} KB, written in {time.perf_counter() - started:.1f} s"
+            f"database: {db.engine.dialect.name}; file: {args.rows:,} rows, {size_kb:.0f} KB,"
+            f" written in {time.perf_counter() - started:.1f} s"
         )
         from webapp.models import User
 

@@ -4,6 +4,7 @@ recorded in a basement waits on the phone and closes the case once the phone is 
 from playwright.sync_api import expect
 from sqlalchemy import select
 
+from tests.e2e.case_actions import action_box
 from tests.e2e.test_offline_outbox import (
     assert_clean,
     counter,
@@ -32,8 +33,7 @@ def test_a_follow_up_visit_made_offline_closes_the_case_once_online(phone, e2e_d
 
     phone.context.set_offline(True)
     phone.reload()
-    phone.locator("details.action-box summary", has_text="回访").click()
-    box = phone.locator("details.action-box[open]")
+    box = action_box(phone, "回访")
     box.get_by_text("基本满意", exact=True).click()
     box.locator("textarea[name=notes]").fill("居民表示问题已解决")
     box.get_by_role("button", name="回访").click()

@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
+from tests.e2e.case_actions import action_box
 from tests.e2e.conftest import log_in
 from webapp import create_app
 from webapp.extensions import db
@@ -82,19 +83,20 @@ def test_a_hazard_left_alone_reaches_the_street_and_is_closed_after_follow_up(
     screenshot(clerk, "triage-board-red")
     row.locator("a.case-link").click()
 
-    def do(action_label, fill=None):
-        clerk.locator("details.action-box summary", has_text=action_label).click()
-        box = clerk.locator("details.action-box[open]", has_text=action_label)
+    def do(verb, fill=None):
+        box = action_box(clerk, verb)
         if fill:
             fill(box)
-        box.get_by_role("button", name=action_label).click()
-        assert f"已完成：{action_label}" in clerk.locator(".flashes").inner_text()
+        box.get_by_role("button", name=verb).click()
+        assert f"已完成：{verb}" in clerk.locator(".flashes").inner_text()
 
-    do("已受理")
+    # The buttons say what they do (受理, 分派), and the one the status calls for comes first.
+    assert clerk.locator("section.next-action h2").inner_text() == "受理"
+    do("受理")
     do(
-        "已分派",
+        "分派",
         lambda box: (
-            box.locator("select[name=department]").select_option("消防"),
+            box.locator("select[name=department]").select_option(index=1),
             box.locator("input[name=due_at]").fill("2030-01-01T10:00"),
         ),
     )
@@ -106,8 +108,7 @@ def test_a_hazard_left_alone_reaches_the_street_and_is_closed_after_follow_up(
     worker.goto("/grid")
     assert number in worker.content() or worker.locator(f"a[href='/cases/{case_id}']").count() > 0
     worker.goto(f"/cases/{case_id}")
-    worker.locator("details.action-box summary", has_text="回访").click()
-    box = worker.locator("details.action-box[open]")
+    box = action_box(worker, "回访")
     box.get_by_text("满意", exact=True).click()
     box.locator("textarea[name=notes]").fill("居民对处理结果满意")
     box.get_by_role("button", name="回访").click()
@@ -134,8 +135,7 @@ def test_the_board_shows_a_new_escalation_without_a_reload(browser, live_server,
     worker.fill("#description", "配电箱门损坏，电线裸露")
     worker.get_by_role("button", name="保存").click()
     worker.locator(".flash-case a").click()
-    worker.locator("details.action-box summary", has_text="申请上报").click()
-    worker.locator("details.action-box[open]").get_by_role("button", name="申请上报").click()
+    action_box(worker, "申请上报").get_by_role("button", name="申请上报").click()
     expect(worker.locator(".flashes")).to_contain_text("已完成：申请上报")
     expect(worker.locator("dl.facts")).to_contain_text("已上报，待受理")
 

@@ -22,7 +22,7 @@ from webapp.auth.scope import (
 from webapp.cases import actions, bp, services
 from webapp.cases import departments as depts
 from webapp.extensions import db
-from webapp.labels import CASE_ACTION_LABELS
+from webapp.labels import CASE_ACTION_VERBS
 from webapp.models import Case, Community, Department, Role
 from webapp.ops import Conflict, Invalid, Op
 from webapp.rounds.views import FIELD_VIEWERS
@@ -135,23 +135,31 @@ def case_page(case_id: uuid.UUID, errors: dict | None = None, status: int = 200)
     now = clock.now()
     scope = current_scope()
     offered = services.available_actions(case, current_user)
-    first = services.next_action(offered)
+    first = services.next_action(offered, case)
     # Department staff see the case from outside its grid: no links into the grid's registers.
     inside = scope.covers_grid(case.home_grid_id)
+    parts = services.part_views(case, current_user, now)
+    sla = actions.limits.sla_state(case, now)
+    time_left = actions.limits.time_left(case, now)
+    due = actions.limits.effective(case.due_at, case, now)
+    # A department's banner shows its own clock, not the street's.
+    running = [p for p in parts if p.mine and p.sla != "done"]
+    if running and not inside:
+        sla, time_left, due = running[0].sla, running[0].time_left, running[0].part.due_at
     return (
         render_template(
             "cases/case.html",
             case=case,
             source=services.source_record(case) if inside else None,
             inside=inside,
-            sla=actions.limits.sla_state(case, now),
-            time_left=actions.limits.time_left(case, now),
-            due=actions.limits.effective(case.due_at, case, now),
+            sla=sla,
+            time_left=time_left,
+            due=due,
             leader=actions.limits.needs_leader(case, now),
             unresolvable=services.unresolvable_event(case),
             first=first,
             more=[a for a in offered if a != first],
-            parts=services.part_views(case, current_user, now),
+            parts=parts,
             timeline=services.timeline(case, current_user, scope),
             departments=depts.departments(),
             people=services.assignable_people(case),
@@ -192,6 +200,6 @@ def case_action(case_id: uuid.UUID):
         flash(conflict.message, "case")
         return redirect(url_for("cases.case_page", case_id=case.id), 303)
     db.session.commit()
-    label = CASE_ACTION_LABELS.get(payload.get("action", ""), "")
+    label = CASE_ACTION_VERBS.get(payload.get("action", ""), "")
     flash(_("Done: %(action)s.", action=label), "success")
     return redirect(url_for("cases.case_page", case_id=case.id), 303)

@@ -37,6 +37,7 @@ from webapp.models import (
     ResidentReport,
     Visit,
 )
+from webapp.models.people import years_between
 from webapp.public.figures import CommunityFigures, combine, outcomes_by_grid
 from webapp.reports.periods import Area, Period, _midnight
 from webapp.rounds import care
@@ -245,6 +246,12 @@ class _ScheduledResident:
             setattr(self, name, getattr(row, name))
 
 
+# The schedule columns that are not who or where the resident is: with the age, what the care
+# rule reads.
+_IDENTITY = {"id", "household_id", "grid_id", "name", "birth_date"}
+_FLAG_COLUMNS = [c.key for c in care._SCHEDULE_COLUMNS if c.key not in _IDENTITY]
+
+
 def _care(board, grids, grid_ids: list[int], as_of: date, until: datetime) -> None:
     """Elderly-check compliance as the schedule stood at the end of the period: of the residents
     on the care schedule, the share whose check was not overdue (webapp.rounds.care's rules)."""
@@ -260,17 +267,18 @@ def _care(board, grids, grid_ids: list[int], as_of: date, until: datetime) -> No
         )
     )
     overdue: list[care.DueCheck] = []
-    interval_of: dict[tuple[str, ...], int | None] = {}
+    # Thousands of residents share a few hundred combinations of flags and age; the rule runs
+    # once per combination (care_flags reads the flags and the age, never the exact birth day).
+    rule_of: dict[tuple, tuple[list[str], int | None]] = {}
     for row in rows:
-        resident = _ScheduledResident(row)
-        flags = resident.care_flags(as_of)
-        key = tuple(flags)
-        if key not in interval_of:
-            interval_of[key] = care.interval_for_flags(flags, intervals)
-        interval = interval_of[key]
+        key = (*map(row._mapping.__getitem__, _FLAG_COLUMNS), years_between(row.birth_date, as_of))
+        if key not in rule_of:
+            flags = _ScheduledResident(row).care_flags(as_of)
+            rule_of[key] = (flags, care.interval_for_flags(flags, intervals))
+        flags, interval = rule_of[key]
         if interval is None:
             continue
-        unit = grids[resident.grid_id]
+        unit = grids[row.grid_id]
         unit.care_scheduled += 1
         last_on = row.last_checked_at.astimezone(SHANGHAI).date() if row.last_checked_at else None
         due_on = as_of if last_on is None else last_on + timedelta(days=interval)
@@ -278,8 +286,8 @@ def _care(board, grids, grid_ids: list[int], as_of: date, until: datetime) -> No
             unit.care_overdue += 1
             overdue.append(
                 care.DueCheck(
-                    resident=resident,
-                    household_id=resident.household_id,
+                    resident=_ScheduledResident(row),
+                    household_id=row.household_id,
                     address=row.address,
                     flags=flags,
                     interval_days=interval,

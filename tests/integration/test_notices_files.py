@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from tests.integration import notices_world as nw
 from tests.integration.notices_world import RESIDENT_ID, action, csrf, notice_form
+from tests.integration.pdf_samples import blank_pdf
 from webapp.extensions import db
 from webapp.models import NoticeAttachment
 
@@ -19,7 +20,8 @@ world = nw.world
 signed_in = nw.signed_in
 
 GPS_IFD = 0x8825
-PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+# A real PDF: the guard reads every PDF's text, and refuses one it cannot read.
+PDF = blank_pdf()
 
 
 def jpeg_with_gps() -> bytes:

@@ -2,7 +2,10 @@
 
 Images go through the same checks and re-encoding as field photos (webapp.rounds.photos): size,
 magic bytes, pixel count, then a clean JPEG without EXIF, GPS or comments. PDFs cannot be
-re-encoded here, so they are held to their magic bytes (`%PDF-`) and the size cap. Files get
+re-encoded here, so they are held to their magic bytes (`%PDF-`), the size cap, and to being
+readable by pypdf — not encrypted, not broken, not too many pages or too much text — because
+the publishing guard reads their text (`pdf_text`): a PDF it cannot read could carry a list
+of ID numbers past it. Files get
 random names under UPLOAD_FOLDER/notices (in the instance folder by default), never in static/.
 Who may fetch them is the views' business: staff in scope always, the public only while the
 notice is published and visible.
@@ -11,6 +14,8 @@ notice is published and visible.
 from __future__ import annotations
 
 import hashlib
+import io
+import logging
 import re
 import unicodedata
 from pathlib import Path
@@ -31,6 +36,11 @@ PDF_MAGIC = b"%PDF-"
 PDF_CONTENT_TYPE = "application/pdf"
 STORAGE_NAME = re.compile(r"^[0-9a-f]{32}\.(jpg|pdf)$")
 FILE_NAME_LENGTH = 120
+# What the guard will read of one PDF: notices are a few pages; a list of names a few dozen.
+MAX_PDF_PAGES = 200
+MAX_PDF_TEXT_CHARS = 2_000_000
+
+log = logging.getLogger(__name__)
 
 
 def max_file_bytes() -> int:
@@ -99,6 +109,7 @@ def store_notice_file(
         )
     if data.startswith(PDF_MAGIC):
         kind, suffix, stored_type = NoticeFileKind.PDF, "pdf", PDF_CONTENT_TYPE
+        pdf_text(data, name)  # refused now if the guard could not read it at publishing
         stored, width, height = data, None, None
     elif photos._sniff_format(data) is not None:
         kind, suffix, stored_type = NoticeFileKind.IMAGE, "jpg", photos.STORED_CONTENT_TYPE
@@ -124,6 +135,51 @@ def store_notice_file(
     )
     db.session.add(attachment)
     return attachment
+
+
+def pdf_text(data: bytes, name: str) -> str:
+    """The text of a PDF, for the publishing guard. Raises Invalid({"attachments"}) naming the
+    file when it cannot be read: encrypted, broken, too many pages or too much text. Never
+    anything else: a hostile PDF is the uploader's problem, not a 500."""
+    from pypdf import PdfReader
+
+    def refused(message: str) -> Invalid:
+        return Invalid({"attachments": f"{name}：{message}"})
+
+    try:
+        reader = PdfReader(io.BytesIO(data), strict=False)
+        if reader.is_encrypted:
+            raise refused(_("the PDF is protected by a password. Save it without one."))
+        if len(reader.pages) > MAX_PDF_PAGES:
+            raise refused(_("the PDF has more than %(n)d pages.", n=MAX_PDF_PAGES))
+        parts: list[str] = []
+        total = 0
+        for page in reader.pages:
+            text = page.extract_text() or ""
+            total += len(text)
+            if total > MAX_PDF_TEXT_CHARS:
+                raise refused(_("the PDF holds too much text to be checked."))
+            parts.append(text)
+    except Invalid:
+        raise
+    except MemoryError:
+        raise refused(_("the PDF holds too much text to be checked.")) from None
+    except Exception as error:  # pypdf raises many kinds on a broken file; all mean "unreadable"
+        log.info("unreadable PDF %r: %s", name, error)
+        raise refused(_("the PDF cannot be read. Save it again as a PDF and retry.")) from None
+    return "\n".join(parts)
+
+
+def attachment_texts(attachments: list[NoticeAttachment]) -> list[tuple[str, str]]:
+    """(file name, text) of each PDF among `attachments`, for the guard. Raises Invalid."""
+    texts = []
+    for attachment in attachments:
+        if attachment.kind != NoticeFileKind.PDF:
+            continue
+        path = file_path(attachment)
+        data = path.read_bytes() if path.is_file() else b""
+        texts.append((attachment.file_name, pdf_text(data, attachment.file_name)))
+    return texts
 
 
 def _clean_image(data: bytes, content_type: str, name: str) -> tuple[bytes, int, int]:

@@ -17,8 +17,14 @@ long numbers a notice legitimately holds (case numbers, dates, order numbers, am
   separated by spaces or hyphens. An 18-character run that is a valid 统一社会信用代码 (GB 32100
   check) is not a card.
 
-Full-width digits (１３８…) are read as digits. A number is never claimed twice: the first rule in
-the order above that confirms it wins, and a confirmed allowed phone claims its digits too.
+Full-width digits (１３８…) are read as digits, and invisible characters (zero-width space and
+joiners, word joiner, BOM, soft hyphen) are dropped before matching. A number split into groups
+by short runs of separators — spaces, dots, hyphens, slashes, `·` — is read joined: an ID as
+`110101.19500307.1235` or `1101 0119 5003 0712 35`, a mobile as `138/1234/5678` or
+`+86 138.1234.5678`, a card in groups of four. Joined candidates face the same rules (and a
+card's groups must be of four), so unrelated numbers that happen to stand side by side seldom
+pass. A number is never claimed twice: the first rule in the order above that confirms it wins,
+and a confirmed allowed phone claims its digits too.
 
 Findings carry the field, the kind and an excerpt in which every finding is already masked, so
 the warning shown to the author does not itself repeat the number.
@@ -49,6 +55,11 @@ ID_18 = re.compile(r"(?<![0-9])(\d{6}) ?(\d{8}) ?(\d{3}[0-9Xx])(?![0-9A-Za-z])")
 ID_15 = re.compile(r"(?<![0-9])(\d{15})(?![0-9])")
 MOBILE = re.compile(r"(?<![0-9])(?:\+?86[ -]?)?(1[3-9]\d)[ -]?(\d{4})[ -]?(\d{4})(?![0-9])")
 CARD = re.compile(r"(?<![0-9])(?:\d{13,19}|\d{4}(?:[ -]\d{4}){2,3}(?:[ -]\d{1,4})?)(?![0-9])")
+# A run of digits (an ID may end in X), and what may stand between the groups of one number.
+DIGIT_GROUP = re.compile(r"\d+[Xx]?")
+GROUP_SEPARATOR = re.compile(r"[ \t.\-/·_\u2010-\u2015\u2212]{1,3}")
+MAX_JOINED_DIGITS = 19
+MOBILE_DIGITS = re.compile(r"1[3-9]\d{9}")
 
 # Full-width digits, letters, plus and space read as their ASCII selves (same length, so the
 # spans found in the translated text are the spans of the original).
@@ -56,6 +67,9 @@ _FULL_WIDTH = {0xFF10 + i: ord("0") + i for i in range(10)}
 _FULL_WIDTH.update({0xFF21 + i: ord("A") + i for i in range(26)})
 _FULL_WIDTH.update({0xFF41 + i: ord("a") + i for i in range(26)})
 _FULL_WIDTH.update({0xFF0B: ord("+"), 0xFF0D: ord("-"), 0x3000: ord(" ")})
+_FULL_WIDTH.update({0xFF0E: ord("."), 0xFF0F: ord("/"), 0x00A0: ord(" ")})
+# Characters that show nothing: dropped before matching, so they cannot hide a number.
+INVISIBLE = frozenset("\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e")
 
 
 class Kind:
@@ -158,9 +172,51 @@ def _mask(kind: str, digits: str) -> str:
 # --- scanning ----------------------------------------------------------------------------------
 
 
-def _matches(text: str, allowed_phones: frozenset[str], today: date) -> list[_Match]:
+def _normalized(text: str) -> tuple[str, list[int]]:
+    """`text` as matched (full-width read as ASCII, invisible characters dropped), and for each
+    of its positions the position in `text` (one more at the end, for spans)."""
     text = text.translate(_FULL_WIDTH)
+    if not any(char in INVISIBLE for char in text):
+        return text, list(range(len(text) + 1))
+    kept = [(i, char) for i, char in enumerate(text) if char not in INVISIBLE]
+    return "".join(char for _, char in kept), [i for i, _ in kept] + [len(text)]
+
+
+def _joined_candidates(text: str) -> list[tuple[int, int, str, bool]]:
+    """Numbers written in two or more groups with separators between them: (start, end,
+    digits, grouped in fours). Every run of consecutive groups is a candidate, so a number
+    next to another one (`序号 1 138…`) is still found by itself."""
+    groups = list(DIGIT_GROUP.finditer(text))
+    chains: list[list[re.Match]] = []
+    for group in groups:
+        previous = chains[-1][-1] if chains else None
+        if (
+            previous is not None
+            and not previous.group(0)[-1:].isalpha()
+            and GROUP_SEPARATOR.fullmatch(text, previous.end(), group.start())
+        ):
+            chains[-1].append(group)
+        else:
+            chains.append([group])
+    found = []
+    for chain in chains:
+        for first in range(len(chain)):
+            digits = chain[first].group(0)
+            for last in range(first + 1, len(chain)):
+                if digits[-1:].isalpha():
+                    break
+                digits += chain[last].group(0)
+                if len(digits) > MAX_JOINED_DIGITS:
+                    break
+                fours = all(len(g.group(0)) == 4 for g in chain[first:last])
+                found.append((chain[first].start(), chain[last].end(), digits, fours))
+    return found
+
+
+def _matches(text: str, allowed_phones: frozenset[str], today: date) -> list[_Match]:
+    text, where = _normalized(text)
     claimed: list[_Match] = []
+    joined = _joined_candidates(text)
 
     def free(start: int, end: int) -> bool:
         return all(end <= m.start or start >= m.end for m in claimed)
@@ -172,19 +228,42 @@ def _matches(text: str, allowed_phones: frozenset[str], today: date) -> list[_Ma
     for found in ID_15.finditer(text):
         if free(*found.span()) and is_id_number_15(found.group(1), today):
             claimed.append(_Match(Kind.ID_NUMBER, *found.span(), found.group(1)))
+    for start, end, digits, _fours in joined:
+        valid = (len(digits) == 18 and is_id_number_18(digits, today)) or (
+            len(digits) == 15 and is_id_number_15(digits, today)
+        )
+        if valid and free(start, end):
+            claimed.append(_Match(Kind.ID_NUMBER, start, end, digits.upper()))
     for found in MOBILE.finditer(text):
         if not free(*found.span()):
             continue
         digits = "".join(found.groups())
         kind = None if digits in allowed_phones else Kind.MOBILE
         claimed.append(_Match(kind, *found.span(), digits))
+    for start, end, digits, _fours in joined:
+        if MOBILE_DIGITS.fullmatch(digits) and free(start, end):
+            kind = None if digits in allowed_phones else Kind.MOBILE
+            claimed.append(_Match(kind, start, end, digits))
     for found in CARD.finditer(text):
         digits = re.sub(r"[ -]", "", found.group(0))
         if not 13 <= len(digits) <= 19 or not free(*found.span()):
             continue
         if luhn_valid(digits) and not is_credit_code(digits):
             claimed.append(_Match(Kind.BANK_CARD, *found.span(), digits))
-    return sorted((m for m in claimed if m.kind is not None), key=lambda m: m.start)
+    for start, end, digits, fours in joined:
+        if not (fours and digits.isdigit() and 13 <= len(digits) <= 19) or not free(start, end):
+            continue
+        if luhn_valid(digits) and not is_credit_code(digits):
+            claimed.append(_Match(Kind.BANK_CARD, start, end, digits))
+    # Spans of the text as written, for excerpts and masking.
+    return sorted(
+        (
+            replace(m, start=where[m.start], end=where[m.end - 1] + 1)
+            for m in claimed
+            if m.kind is not None
+        ),
+        key=lambda m: m.start,
+    )
 
 
 def _masked(text: str, matches: list[_Match]) -> tuple[str, list[tuple[_Match, int, int, str]]]:
@@ -251,14 +330,17 @@ def scan_notice(
     file_names: Sequence[str],
     allowed_phones: Iterable[str],
     today: date | None = None,
+    file_texts: Sequence[tuple[str, str]] = (),
 ) -> list[Finding]:
-    """Findings in the title, the body and each attachment's file name, in that order. A file's
-    finding has the field "file:<its name, masked>"."""
+    """Findings in the title, the body, each attachment's file name and the text of each
+    attachment that has some (a PDF's), in that order. A file's finding has the field
+    "file:<its name, masked>"."""
     allowed = list(allowed_phones)
     findings = scan_text("title", title, allowed, today) + scan_text("body", body, allowed, today)
-    for name in file_names:
+    named = [(name, name) for name in file_names] + list(file_texts)
+    for name, text in named:
         # The field names the file by its masked name: the warning must not repeat the number.
-        found = scan_text("file", name, allowed, today)
+        found = scan_text("file", text, allowed, today)
         field = f"file:{mask_text(name, allowed, today)}"
         findings += [replace(finding, field=field) for finding in found]
     return findings

@@ -495,6 +495,8 @@ def findings_for(
         [a.file_name for a in attachments],
         allowed_public_phones(notice.street_id),
         today,
+        # What a PDF says is published as much as the body is (issue 10: PDFs were never read).
+        file_texts=files.attachment_texts(attachments),
     )
 
 

@@ -114,7 +114,18 @@ class CaseActionPayload(_Payload):
     case_id: str = Field(description="UUID of the case")
     action: _choice(ACTIONS)
     notes: Text = Field("", description="note, request_escalation, follow_up and others")
-    department: Annotated[str, Field(max_length=100)] = Field("", description="assign")
+    department: Annotated[str, Field(max_length=100)] = Field(
+        "", description="assign: the lead department"
+    )
+    assist: list[Annotated[str, Field(max_length=100)]] = Field(
+        default_factory=list, description="assign: assisting departments (联合处置)"
+    )
+    task: Text = Field("", description="assign: the lead department's part")
+    assist_task: Text = Field("", description="assign: the assisting departments' part")
+    part_id: Id | None = Field(
+        None, description="sign, report_back, return, review: which department part"
+    )
+    decision: Literal["approve", "send_back"] | None = Field(None, description="review")
     user_id: Id | None = Field(None, description="assign: a user in the case's scope")
     due_at: Moment | None = Field(None, description="assign; in the future")
     deadline: Moment | None = Field(None, description="supervise; in the future")

@@ -157,8 +157,9 @@ def services_list(fmt: str):
 # --- requests -------------------------------------------------------------------------------------
 
 
-def _request_body(report: ResidentReport, communities: dict[int, str]) -> dict[str, Any]:
-    view = services.public_view(report)
+def _request_body(
+    report: ResidentReport, view: services.PublicView, communities: dict[int, str]
+) -> dict[str, Any]:
     return {
         "service_request_id": report.number,
         "status": "closed" if view.is_closed else "open",
@@ -240,7 +241,8 @@ def request_list(fmt: str):
         db.session.scalars(query.order_by(ResidentReport.received_at.desc()).limit(MAX_REQUESTS))
     )
     communities = _communities_of(reports)
-    body = [_request_body(report, communities) for report in reports]
+    views = services.public_views(reports)
+    body = [_request_body(r, view, communities) for r, view in zip(reports, views, strict=True)]
     statuses = {s.strip() for s in request.args.get("status", "").split(",") if s.strip()}
     if statuses and not wanted_ids:
         body = [entry for entry in body if entry["status"] in statuses]
@@ -253,7 +255,7 @@ def request_one(number: str, fmt: str):
     report = services.by_number(number)
     if report is None or report.status == ReportStatus.SPAM:
         return _errors(fmt, 404, _("No service request has this id."))
-    body = [_request_body(report, _communities_of([report]))]
+    body = [_request_body(report, services.public_view(report), _communities_of([report]))]
     return _answer(fmt, body, "service_requests", "request")
 
 

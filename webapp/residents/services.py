@@ -536,9 +536,36 @@ def _public_text(text: str) -> str:
     return mask_text(text or "").strip()
 
 
-def public_view(report: ResidentReport) -> PublicView:
-    building = db.session.get(Building, report.building_id) if report.building_id else None
-    case = db.session.get(Case, report.case_id) if report.case_id else None
+def public_views(reports: list[ResidentReport]) -> list[PublicView]:
+    """`public_view` of many reports, their buildings and cases read in two queries (Open311)."""
+    building_ids = {r.building_id for r in reports if r.building_id}
+    case_ids = {r.case_id for r in reports if r.case_id}
+    buildings = (
+        {b.id: b for b in db.session.scalars(select(Building).where(Building.id.in_(building_ids)))}
+        if building_ids
+        else {}
+    )
+    cases = (
+        {c.id: c for c in db.session.scalars(select(Case).where(Case.id.in_(case_ids)))}
+        if case_ids
+        else {}
+    )
+    return [
+        public_view(r, buildings.get(r.building_id), cases.get(r.case_id), loaded=True)
+        for r in reports
+    ]
+
+
+def public_view(
+    report: ResidentReport,
+    building: Building | None = None,
+    case: Case | None = None,
+    *,
+    loaded: bool = False,
+) -> PublicView:
+    if not loaded:
+        building = db.session.get(Building, report.building_id) if report.building_id else None
+        case = db.session.get(Case, report.case_id) if report.case_id else None
     stages = [PublicStage(str(_l("Received")), True, report.received_at)]
     result = ""
     closed = False

@@ -777,3 +777,15 @@ def test_a_resident_who_follows_the_report_is_told_when_it_moves(app, world, cli
     assert "已办结" in received[-1].payload["title"]
     assert received[-1].payload["body"] == "已更换楼道灯"
     assert CALLER_PHONE not in str([r.payload for r in received])
+
+
+def test_reports_to_check_are_in_the_workers_offline_download(app, world, client):
+    number = number_of(report(client, world))
+    row = the_report(number)
+    worker = app.test_client()
+    login(worker, "worker_g1")
+    urls = worker.get("/pwa/offline-urls").get_json()["urls"]
+    assert f"/residents/reports/{row.id}" in urls
+    other = app.test_client()
+    login(other, "worker_g3")
+    assert f"/residents/reports/{row.id}" not in other.get("/pwa/offline-urls").get_json()["urls"]

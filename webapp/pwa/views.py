@@ -113,6 +113,13 @@ def offline_urls():
     urls += [url_for("rounds.household_page", household_id=h.id) for h in households]
     urls += [url_for("rounds.new_elderly_check", resident_id=r.id) for r in cared_for]
     urls += [url_for("cases.case_page", case_id=case.id) for case in cases]
+    # Residents' reports to check on the spot (report.verify goes through the outbox too).
+    from webapp.residents.services import reports_waiting
+
+    urls += [
+        url_for("residents.report_page", report_id=report.id)
+        for report in reports_waiting(sorted(scope.grid_ids), limit=200)
+    ]
     for kind in ("visit", "dispute", "hazard"):
         urls += [
             url_for("rounds.new_household_record", household_id=h.id, kind=kind) for h in households

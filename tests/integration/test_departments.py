@@ -311,3 +311,23 @@ def test_a_case_open_too_long_is_flagged_for_a_leader(world, client, login_as):
     login_as("street")
     assert "包案" in client.get("/cases/triage").get_data(as_text=True)
     assert "包案" in client.get(f"/cases/{case.id}").get_data(as_text=True)
+
+
+def test_the_tick_alerts_a_department_once_when_its_part_goes_red(world):
+    from webapp.cases.sla import tick
+
+    case = at_street(world, severity="urgent")
+    act(world["street"], case, "assign", department="城管")
+    part = part_of(case, world["city"])
+    later = part.assigned_at + timedelta(hours=3)
+    assert tick(later).department_alerts == 1
+    assert tick(later + timedelta(minutes=5)).department_alerts == 0  # idempotent
+    kinds = db.session.scalars(
+        select(Notification.kind).where(
+            Notification.user_id == world["dept1"].id, Notification.case_id == case.id
+        )
+    ).all()
+    assert kinds.count("department_overdue") == 1
+    # The part never climbs: the case stays with the street, accepted.
+    db.session.expire_all()
+    assert (case.level, case.status) == ("street", "accepted")

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
-from webapp.cases.workdays import add_workdays, workdays_between
+from webapp.cases.workdays import add_workdays, is_workday
 from webapp.extensions import db
+from webapp.i18n import SHANGHAI
 from webapp.models import Case, CaseStatus, Setting
 
 SETTING_KEY = "case_time_limits"
@@ -176,9 +177,23 @@ def save_leader_workdays(days: int) -> None:
         setting.value = days
 
 
-def needs_leader(case: Case, now: datetime, threshold: int | None = None) -> bool:
+def leader_cutoff(now: datetime, threshold: int | None = None) -> date:
+    """The last opening day that puts a case over the 包案 line at `now`: a case opened on or
+    before it has been open more than `threshold` working days. Computed once per page, so a
+    board of 500 cases does not count each case's working days."""
+    threshold = leader_workdays() if threshold is None else threshold
+    day = now.astimezone(SHANGHAI).date()
+    counted = 0
+    while True:
+        counted += is_workday(day)
+        day -= timedelta(days=1)
+        if counted > threshold:
+            return day
+
+
+def needs_leader(case: Case, now: datetime, cutoff: date | None = None) -> bool:
     """包案: still not closed after the configured number of working days since it opened."""
     if case.status == CaseStatus.CLOSED:
         return False
-    threshold = leader_workdays() if threshold is None else threshold
-    return workdays_between(case.opened_at, now) > threshold
+    cutoff = leader_cutoff(now) if cutoff is None else cutoff
+    return case.opened_at.astimezone(SHANGHAI).date() <= cutoff

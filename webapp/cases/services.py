@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import lazyload
@@ -12,6 +12,7 @@ from webapp.auth.scope import Scope, scoped
 from webapp.cases import actions, departments, limits
 from webapp.cases.actions import HANDLER_ROLE
 from webapp.extensions import db
+from webapp.i18n import SHANGHAI
 from webapp.models import (
     RECORD_MODELS,
     Case,
@@ -96,7 +97,7 @@ def board_rows(scope: Scope, filters: BoardFilters, now: datetime) -> list[Board
     if filters.level:
         query = query.where(Case.level == filters.level)
     rows = []
-    threshold = limits.leader_workdays()
+    cutoff = limits.leader_cutoff(now)
     for case, grid_name, community_name in db.session.execute(
         query.order_by(Case.due_at).limit(BOARD_LIMIT)
     ):
@@ -112,7 +113,7 @@ def board_rows(scope: Scope, filters: BoardFilters, now: datetime) -> list[Board
                 limits.time_left(case, now),
                 community_name,
                 grid_name,
-                limits.needs_leader(case, now, threshold),
+                limits.needs_leader(case, now, cutoff),
             )
         )
     far_future = now + timedelta(days=3650)
@@ -183,19 +184,17 @@ def leader_list(scope: Scope, now: datetime) -> tuple[list[tuple[Case, CaseEvent
             .limit(200)
         ).all()
     )
-    threshold = limits.leader_workdays()
-    # A working day is at least a calendar day: only cases older than that can be over the line.
-    oldest = now - timedelta(days=threshold)
-    long_running = [
-        case
-        for case in db.session.scalars(
+    cutoff = limits.leader_cutoff(now)
+    # Opened before the day after the cutoff, in Shanghai: over the line.
+    before = datetime.combine(cutoff + timedelta(days=1), time(0), tzinfo=SHANGHAI)
+    long_running = list(
+        db.session.scalars(
             scoped(Case, scope=scope)
-            .where(Case.status != CaseStatus.CLOSED, Case.opened_at < oldest)
+            .where(Case.status != CaseStatus.CLOSED, Case.opened_at < before)
             .order_by(Case.opened_at)
             .limit(500)
         )
-        if limits.needs_leader(case, now, threshold)
-    ]
+    )
     return unresolvable, long_running
 
 

@@ -18,9 +18,18 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from webapp.cases import limits
 from webapp.cases.actions import HANDLER_ROLE, NEXT_LEVEL, notify_escalation, write_event
+from webapp.cases.departments import department_staff, part_sla
 from webapp.changes import bump
 from webapp.extensions import db
-from webapp.models import Case, CaseLevel, CaseStatus, Notification, Role
+from webapp.models import (
+    Case,
+    CaseLevel,
+    CasePart,
+    CaseStatus,
+    Notification,
+    PartStatus,
+    Role,
+)
 from webapp.notify import members_for_grid, notify
 
 ACTIVE = (CaseStatus.OPEN, CaseStatus.ESCALATED, CaseStatus.ACCEPTED, CaseStatus.RESOLVED)
@@ -32,6 +41,7 @@ class TickReport:
     overdue_alerts: int = 0
     due_soon_alerts: int = 0
     skipped_races: int = 0
+    department_alerts: int = 0
 
 
 def tick(now: datetime) -> TickReport:
@@ -46,7 +56,21 @@ def tick(now: datetime) -> TickReport:
             )
         )
     )
+    part_ids = list(
+        db.session.scalars(
+            select(CasePart.id).where(
+                CasePart.status.in_((PartStatus.ASSIGNED, PartStatus.SIGNED)),
+                CasePart.warn_at.is_not(None),
+                CasePart.warn_at < now,
+            )
+        )
+    )
     db.session.rollback()
+    for part_id in part_ids:
+        # A department's part never escalates (the street holds the case); it only alerts.
+        if _alert_part_once(part_id, now):
+            report.department_alerts += 1
+        db.session.commit()
     for case_id in candidate_ids:
         try:
             _tick_one(case_id, now, report)
@@ -119,4 +143,44 @@ def _alert_once(case: Case, kind: str, title: str, now: datetime, urgent: bool) 
     if case.status == CaseStatus.RESOLVED:
         users = set(members_for_grid(case.home_grid_id, Role.GRID_WORKER))
     notify(users, kind, title, url=f"/cases/{case.id}", case_id=case.id, urgent=urgent, at=now)
+    return True
+
+
+def _alert_part_once(part_id: int, now: datetime) -> bool:
+    """One due-soon and one overdue alert per stage of a department's part, to its staff."""
+    part = db.session.get(CasePart, part_id)
+    if part is None or part.status not in (PartStatus.ASSIGNED, PartStatus.SIGNED):
+        return False
+    state = part_sla(part, now)
+    if state not in (limits.SlaState.RED, limits.SlaState.YELLOW):
+        return False
+    kind = "department_overdue" if state is limits.SlaState.RED else "department_due_soon"
+    staff = department_staff(part.department_id)
+    if not staff:
+        return False
+    already = db.session.scalar(
+        select(Notification.id).where(
+            Notification.case_id == part.case_id,
+            Notification.kind == kind,
+            Notification.user_id.in_(staff),
+            Notification.created_at >= part.stage_started_at,
+        )
+    )
+    if already is not None:
+        return False
+    case = db.session.get(Case, part.case_id)
+    title = (
+        _("Overdue: %(title)s", title=case.title)
+        if state is limits.SlaState.RED
+        else _("Due soon: %(title)s", title=case.title)
+    )
+    notify(
+        staff,
+        kind,
+        title,
+        url=f"/cases/{case.id}",
+        case_id=case.id,
+        urgent=state is limits.SlaState.RED,
+        at=now,
+    )
     return True

@@ -42,6 +42,77 @@ def create_user_command(username, display_name, roles, scope_ids, work_phone, pa
     click.echo(f"Created user {user.username} (id {user.id}) with roles {', '.join(roles) or '-'}.")
 
 
+def _account(username: str):
+    from webapp.admin.accounts import find_user
+
+    user = find_user(username)
+    if user is None:
+        raise click.ClickException(f"No user named {username!r}.")
+    return user
+
+
+def _account_change(change) -> None:
+    """Run an accounts service (webapp/admin/accounts.py) as the command line, audited with no
+    actor, and commit it or say why not."""
+    try:
+        change()
+    except AccountError as error:
+        db.session.rollback()
+        raise click.ClickException(str(error)) from error
+    db.session.commit()
+
+
+@user_cli.command("deactivate")
+@click.argument("username")
+def deactivate_user_command(username: str):
+    """Deactivate an account: no more logins, every session ends now (a lost phone stops)."""
+    from webapp.admin import accounts
+
+    user = _account(username)
+    _account_change(lambda: accounts.deactivate(None, user))
+    click.echo(f"Deactivated {user.username}; every session revoked.")
+
+
+@user_cli.command("reactivate")
+@click.argument("username")
+def reactivate_user_command(username: str):
+    """Allow logins again. Old sessions stay revoked: the person logs in afresh."""
+    from webapp.admin import accounts
+
+    user = _account(username)
+    _account_change(lambda: accounts.reactivate(None, user))
+    click.echo(f"Reactivated {user.username}; old sessions stay revoked.")
+
+
+@user_cli.command("set-password")
+@click.argument("username")
+@click.option("--password", default=None, help="Prompted for when omitted.")
+def set_password_command(username: str, password: str | None):
+    """Reset a password (argon2id); every session of the account ends."""
+    from webapp.admin import accounts
+
+    user = _account(username)
+    if password is None:
+        password = getpass.getpass("New password: ")
+        if getpass.getpass("Repeat: ") != password:
+            raise click.ClickException("The passwords differ.")
+    _account_change(lambda: accounts.set_password(None, user, password))
+    click.echo(f"Password of {user.username} set; every session revoked.")
+
+
+@user_cli.command("move")
+@click.argument("username")
+@click.option("--from-grid", "from_grid", type=int, required=True)
+@click.option("--to-grid", "to_grid", type=int, required=True)
+def move_user_command(username: str, from_grid: int, to_grid: int):
+    """Move a grid worker to another grid; records stay with the old grid."""
+    from webapp.admin import accounts
+
+    user = _account(username)
+    _account_change(lambda: accounts.move_grid_worker(None, user, from_grid, to_grid))
+    click.echo(f"Moved {user.username} from grid {from_grid} to grid {to_grid}.")
+
+
 sla_cli = AppGroup("sla", help="Time limits of cases.")
 
 
@@ -70,7 +141,8 @@ def sla_tick_command(now_text: str | None):
     click.echo(
         f"sla tick at {now.isoformat()}: escalated {len(report.escalated)}"
         f" ({', '.join(report.escalated) or '-'}), overdue alerts {report.overdue_alerts},"
-        f" due-soon alerts {report.due_soon_alerts}, skipped (raced) {report.skipped_races}"
+        f" due-soon alerts {report.due_soon_alerts}, skipped (raced) {report.skipped_races},"
+        f" department alerts {report.department_alerts}"
     )
 
 

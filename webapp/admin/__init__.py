@@ -7,5 +7,6 @@ from webapp.admin import (  # noqa: E402,F401
     case_settings_views,
     import_views,
     settings_views,
+    user_views,
     views,
 )

@@ -219,3 +219,35 @@ def test_removing_a_role_asks_first_and_drops_the_grid(admin, phone, world):
     assert act(admin, worker, "remove_role", membership=str(membership.id)).status_code == 303
 
     assert user_named("worker_g1").memberships == []
+
+
+def test_changing_your_own_password_logs_out_every_other_device(app, phone, world):
+    laptop = app.test_client()
+    login(laptop, "worker_g1")
+    page = laptop.get("/account/password").get_data(as_text=True)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+    wrong = laptop.post(
+        "/account/password",
+        data={
+            "csrf_token": csrf,
+            "current_password": "not-it",
+            "new_password": "brand-new-pass",
+            "repeat_password": "brand-new-pass",
+        },
+    )
+    assert wrong.status_code == 422 and "当前密码不对" in wrong.get_data(as_text=True)
+    changed = laptop.post(
+        "/account/password",
+        data={
+            "csrf_token": csrf,
+            "current_password": f.TEST_PASSWORD,
+            "new_password": "brand-new-pass",
+            "repeat_password": "brand-new-pass",
+        },
+    )
+
+    assert changed.status_code == 303
+    assert locked_out(phone)  # the other device
+    assert laptop.get("/api/v1/me", headers=API).status_code == 200  # this one carries on
+    assert db.session.query(AuditLog).filter_by(action="password_changed").count() == 1

@@ -39,6 +39,11 @@ def authenticate(username: str, password: str) -> User | None:
     return user
 
 
+def verify_password(user: User, password: str) -> bool:
+    """The user's own password, checked again before a change to their account."""
+    return _verify(user.password_hash, password)
+
+
 def _verify(password_hash: str, password: str) -> bool:
     try:
         return password_hasher.verify(password_hash, password)

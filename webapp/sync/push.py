@@ -4,8 +4,9 @@ Acknowledge only after commit: the phone deletes its copy of an op when we answe
 result is computed inside the transaction and sent only once that transaction has committed.
 Each op has its own SAVEPOINT inside it, so one bad op rolls back alone.
 
-Pushes read and check their ops first, then take the write lock that the change sequence needs
-anyway (the counter row on PostgreSQL, the database on SQLite) and write (webapp/sync/batch.py).
+On PostgreSQL a push reads and checks its ops first, then takes the write lock that the change
+sequence needs anyway (the counter row) and writes (webapp/sync/batch.py); on SQLite, which has
+one writer at a time, it takes the database's write lock first.
 Every OpLog row is written under that lock, so two phones retrying the same batch write one after
 the other, and the second finds the first one's OpLog rows.
 """
@@ -80,15 +81,17 @@ def read_push_body(request: Request) -> tuple[str, list[Any]]:
     return device_id, ops
 
 
-def begin_write() -> int:
-    """Take the write lock and the batch's one change-sequence number (held to commit)."""
+def begin_write() -> None:
+    """On SQLite, take the database's one write lock before anything is read."""
     if db.session.get_bind().dialect.name == "sqlite":
-        # SQLite has one writer at a time. A deferred transaction that reads first and writes
-        # later fails at once with "database is locked" when another writer got in between;
-        # IMMEDIATE queues on busy_timeout instead. What was read so far is settled first.
+        # SQLite has one writer at a time, and its reads are local and quick: the batch is read
+        # and checked under the lock. A deferred transaction that reads first and writes later
+        # fails at once with "database is locked" when another writer got in between; IMMEDIATE
+        # queues on busy_timeout instead. What the request read so far is settled first.
         db.session.commit()
         db.session.execute(text("BEGIN IMMEDIATE"))
-    return take_batch_seq()
+    # PostgreSQL: reads need no lock (READ COMMITTED). The lock is the counter row, taken by
+    # `take_batch_seq` once the batch has been read and checked.
 
 
 def push_ops(actor: User, device_id: str, ops: list[Any]) -> list[dict[str, Any]]:
@@ -96,11 +99,12 @@ def push_ops(actor: User, device_id: str, ops: list[Any]) -> list[dict[str, Any]
     when the database stays busy."""
     for attempt in range(ATTEMPTS):
         try:
-            db.session.commit()  # whatever the request loaded so far is settled
+            begin_write()
             scope = compute_scope(actor)
-            # Reading and checking happen before the lock: writers queue only for their writes.
+            # On PostgreSQL reading and checking happen before the lock: writers queue only for
+            # their writes.
             checked = check_records(actor, scope, device_id, ops)
-            bulk = BulkWrites(actor, scope, checked, begin_write())
+            bulk = BulkWrites(actor, scope, checked, take_batch_seq())
             logged = logged_ops(ops)  # under the lock: only lock holders write OpLog rows
             results = [apply_op(actor, scope, device_id, raw, logged, bulk) for raw in ops]
             bulk.write(logged)

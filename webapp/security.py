@@ -17,8 +17,15 @@ PUBLIC_ENDPOINTS = frozenset(
 )
 
 
-def is_public_endpoint(endpoint: str | None) -> bool:
+# The residents' side of the site lives under these paths whatever blueprint serves it
+# (webapp/residents serves staff pages too, under /residents/).
+PUBLIC_PATH_PREFIXES = ("/public/", "/open311/")
+
+
+def is_public_endpoint(endpoint: str | None, path: str = "") -> bool:
     if endpoint is None:  # 404 for an unknown URL: nothing of anyone's in it
+        return True
+    if path == "/public" or path.startswith(PUBLIC_PATH_PREFIXES):
         return True
     return endpoint in PUBLIC_ENDPOINTS or endpoint.split(".", 1)[0] in PUBLIC_BLUEPRINTS
 
@@ -55,7 +62,7 @@ def init_app(app: Flask) -> None:
     def _no_store_when_signed_in(response: Response) -> Response:
         # A shared phone's browser cache, a proxy or the back button must not keep a page
         # or an answer made for one signed-in user (DESIGN.md §7). Overrides what a view set.
-        if is_public_endpoint(request.endpoint):
+        if is_public_endpoint(request.endpoint, request.path):
             return response
         # The user as the view loaded it (Flask-Login keeps it in g): loading it here would
         # touch the database on answers, such as a 503 for a database that is down, that

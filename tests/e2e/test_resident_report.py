@@ -114,3 +114,60 @@ def test_a_resident_reports_from_the_card_and_follows_it_to_the_result(
     text = phone.locator("main").inner_text()
     assert "已办结" in text and "已更换楼道灯" in text
     screenshot(phone, "resident-status-done-360x740")
+
+
+def test_a_check_made_without_signal_waits_in_the_outbox_and_lands_once_online(
+    phone, e2e_db, live_app, screenshot
+):
+    from tests.e2e.test_offline_outbox import (
+        assert_clean,
+        outbox,
+        start_controlled,
+        wait_until_synced,
+        worker_grid_ids,
+    )
+    from webapp.residents import services
+
+    e2e_db.rollback()
+    grid_ids = worker_grid_ids(e2e_db, "worker1")
+    building = e2e_db.scalar(
+        select(Building).where(Building.grid_id.in_(grid_ids)).order_by(Building.id)
+    )
+    with live_app.test_request_context():
+        from webapp.extensions import db
+
+        made = services.submit_report(
+            services.ReportForm(
+                source="hotline_12345",
+                category="fire_safety",
+                description="12345转办：楼道堆放纸箱堵住消防通道",
+                building_id=building.id,
+            )
+        )
+        report_id, number = made.id, made.number
+        db.session.commit()
+
+    start_controlled(phone, "worker1")
+    page_url = f"/residents/reports/{report_id}"
+    phone.goto(page_url)
+
+    # The signal goes while the page is open (a basement): the check waits in the outbox.
+    phone.context.set_offline(True)
+    phone.locator("label.choice", has_text="现场已解决").click()
+    phone.fill("#reply", "已清理楼道纸箱")
+    phone.click("form[data-op-form] button[type=submit]")
+    phone.wait_for_function("GridOutbox.all().then(items => items.length === 1)")
+    assert outbox(phone)[0]["type"] == "report.verify"
+    screenshot(phone, "offline-report-check-waiting")
+    e2e_db.rollback()
+    assert e2e_db.get(ResidentReport, report_id).status == "new"
+
+    phone.context.set_offline(False)
+    phone.goto("/grid")
+    wait_until_synced(phone)
+    e2e_db.rollback()
+    stored = e2e_db.get(ResidentReport, report_id)
+    assert (stored.status, stored.reply) == ("settled", "已清理楼道纸箱")
+    assert_clean(phone)
+    phone.goto(f"/public/r/{number}")
+    assert "已办结" in phone.locator("main").inner_text()

@@ -20,6 +20,8 @@ ROLE_HOME_LABELS = {
     "triage": _l("Cases"),
     "notices": _l("Notices"),
     "residents": _l("Residents' reports"),
+    "imports": _l("Import a register"),
+    "users": _l("Users"),
     "reports": _l("Dashboards"),
 }
 

@@ -36,8 +36,13 @@ ROLE_EXTRA_LINKS: dict[Role, list[tuple[str, str]]] = {
         ("notices", "notices.notice_list"),
         ("reports", "reports.dashboard"),
         ("residents", "residents.report_list"),
+        ("imports", "admin.imports_page"),
     ],
-    Role.ADMIN: [("reports", "reports.dashboard")],
+    Role.ADMIN: [
+        ("reports", "reports.dashboard"),
+        ("users", "admin.users_page"),
+        ("imports", "admin.imports_page"),
+    ],
 }
 
 

@@ -457,3 +457,37 @@ def test_the_street_dashboard_and_ledger_show_how_its_departments_did(client, lo
         as_text=True
     )
     assert "城管执法队" in html and "西湖城管" not in html
+
+
+def test_an_admin_sets_grade_thresholds_and_a_wrong_order_is_refused(client, login_as, world):
+    from webapp.reports.evaluation import grade_thresholds
+
+    f.gen_user("admin", "admin")
+    db.session.commit()
+    login_as("admin")
+    token = csrf_token_from(client.get("/admin/settings/evaluation").get_data(as_text=True))
+    bad = client.post(
+        "/admin/settings/evaluation",
+        data={"good": 80, "fairly_good": 85, "average": 60, "csrf_token": token},
+    )
+    assert bad.status_code == 422
+    assert "每个等级的最低分须低于上一等级" in bad.get_data(as_text=True)
+    saved = client.post(
+        "/admin/settings/evaluation",
+        data={"good": 95, "fairly_good": 85, "average": 70, "csrf_token": token},
+    )
+    assert saved.status_code == 303
+    assert grade_thresholds() == {"good": 95, "fairly_good": 85, "average": 70}
+    assert db.session.scalar(select(AuditLog).where(AuditLog.action == "setting_changed"))
+
+
+def test_an_export_of_a_foreign_area_is_refused_with_a_chinese_message(client, login_as, world):
+    login_as("community1")
+    token = csrf_token_from(client.get("/reports?period=2026-10").get_data(as_text=True))
+    answer = client.post(
+        "/reports/exports",
+        data={"period": "2026-10", "area": f"street:{world.street.id}", "csrf_token": token},
+    )
+    assert answer.status_code == 400
+    assert "不在您的管辖范围" in answer.get_data(as_text=True)
+    assert db.session.scalar(select(LedgerExport)) is None

@@ -123,6 +123,7 @@ def sla_tick_command(now_text: str | None):
     safe to run every minute from cron on several machines at once."""
     from webapp.cases.sla import tick
     from webapp.i18n import SHANGHAI
+    from webapp.runlock import run_lock
 
     now = clock.now()
     if now_text:
@@ -137,7 +138,11 @@ def sla_tick_command(now_text: str | None):
             clock.travel_to(now)
             db.session.commit()
             click.echo(f"(demo) app clock now reads {now.isoformat()}; `flask clock reset` undoes")
-    report = tick(now)
+    with run_lock("sla-tick") as held:
+        if not held:
+            click.echo("sla tick: another tick is running; skipped")
+            return
+        report = tick(now)
     click.echo(
         f"sla tick at {now.isoformat()}: escalated {len(report.escalated)}"
         f" ({', '.join(report.escalated) or '-'}), overdue alerts {report.overdue_alerts},"

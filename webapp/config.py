@@ -19,11 +19,22 @@ def database_url_from_env(instance_path: str) -> str:
     return url
 
 
-def secret_key_from_env(instance_path: str) -> str:
+class MissingSecretKey(RuntimeError):
+    """Production without SECRET_KEY: each server would sign sessions and pull cursors with its
+    own key, so users would be logged out and phones sent back to a full pull at random."""
+
+
+def secret_key_from_env(instance_path: str, production: bool = False) -> str:
     """SECRET_KEY from the environment; in development a random key kept in the instance folder
-    so sessions survive restarts without anyone committing a key."""
+    so sessions survive restarts without anyone committing a key. Production refuses to start
+    without one."""
     if key := os.environ.get("SECRET_KEY"):
         return key
+    if production:
+        raise MissingSecretKey(
+            "GRIDROUNDS_ENV=production needs SECRET_KEY, the same on every server "
+            "(e.g. python -c 'import secrets; print(secrets.token_hex(32))')."
+        )
     key_file = Path(instance_path) / "secret_key"
     if key_file.exists():
         return key_file.read_text().strip()
@@ -38,7 +49,7 @@ def load_config(instance_path: str) -> dict:
     production = os.environ.get("GRIDROUNDS_ENV", "development") == "production"
     redis_url = os.environ.get("REDIS_URL", "")
     return {
-        "SECRET_KEY": secret_key_from_env(instance_path),
+        "SECRET_KEY": secret_key_from_env(instance_path, production),
         "SQLALCHEMY_DATABASE_URI": database_url_from_env(instance_path),
         # JSON columns refuse NaN, ±Infinity and lone surrogates (webapp/jsonsafe.py).
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "json_serializer": strict_dumps},
@@ -84,7 +95,11 @@ def load_config(instance_path: str) -> dict:
         # Development only: drain the push queue in a thread (`make run` turns it on).
         "PUSH_SENDER_THREAD": os.environ.get("PUSH_SENDER_THREAD", "") == "1",
         "BOARD_REFRESH_SECONDS": int(os.environ.get("BOARD_REFRESH_SECONDS", "30")),
-        "UPLOAD_FOLDER": str(Path(instance_path) / "uploads"),
+        # Photos and notice files. Several servers need one shared place: a shared folder here, or
+        # object storage (STORAGE_BACKEND=s3, below).
+        "UPLOAD_FOLDER": os.environ.get("UPLOAD_FOLDER") or str(Path(instance_path) / "uploads"),
+        # The VAPID key pair (`flask push keys`); every server must sign with the same one.
+        "VAPID_KEY_DIR": os.environ.get("VAPID_KEY_DIR", ""),
         # Web Push (DESIGN.md §6): the VAPID contact; the local hours non-urgent alerts wait out.
         "VAPID_SUBJECT": os.environ.get("VAPID_SUBJECT", "mailto:admin@gridrounds.invalid"),
         "PUSH_QUIET_START": os.environ.get("PUSH_QUIET_START", "21:00"),

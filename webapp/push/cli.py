@@ -7,6 +7,7 @@ from flask.cli import AppGroup
 
 from webapp.extensions import db
 from webapp.push import keys, queue, sender
+from webapp.runlock import run_lock
 
 push_cli = AppGroup("push", help="Web Push: keys and the outbox of messages.")
 
@@ -32,10 +33,14 @@ def keys_command(force: bool):
 @push_cli.command("send-pending")
 def send_pending_command():
     """Send the push messages that are due. Safe to run every minute from cron."""
-    try:
-        report = sender.send_pending()
-    except sender.NoKeys as error:
-        raise click.ClickException(str(error)) from error
+    with run_lock("push-send-pending") as held:
+        if not held:
+            click.echo("push: another send-pending is running; skipped")
+            return
+        try:
+            report = sender.send_pending()
+        except sender.NoKeys as error:
+            raise click.ClickException(str(error)) from error
     click.echo(
         f"push: sent {report.sent}, deferred {report.deferred}, subscriptions gone {report.gone},"
         f" given up {report.given_up}, withdrawn notices dropped {report.dropped}"
@@ -46,6 +51,10 @@ def send_pending_command():
 def digest_command():
     """Queue the daily summary for users who chose it; run once a day (e.g. 08:00) from cron,
     then `push send-pending` delivers it."""
-    made = queue.enqueue_digests()
-    db.session.commit()
+    with run_lock("push-digest") as held:
+        if not held:
+            click.echo("push: another digest is running; skipped")
+            return
+        made = queue.enqueue_digests()
+        db.session.commit()
     click.echo(f"push: {made} daily summaries queued")

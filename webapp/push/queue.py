@@ -156,6 +156,19 @@ def enqueue_notice(notice: Notice, community_ids: list[int], now: datetime | Non
 DIGEST_WINDOW = timedelta(hours=24)
 
 
+def _digested_today(subscription_ids: set[int], tag: str, now: datetime) -> set[int]:
+    if not subscription_ids:
+        return set()
+    day_start = datetime.combine(now.astimezone(SHANGHAI).date(), time(0), SHANGHAI)
+    rows = db.session.execute(
+        select(PushMessage.subscription_id, PushMessage.payload).where(
+            PushMessage.subscription_id.in_(subscription_ids),
+            PushMessage.created_at >= day_start,
+        )
+    )
+    return {sid for sid, payload in rows if (payload or {}).get("tag") == tag}
+
+
 def enqueue_digests(now: datetime | None = None) -> int:
     """One push per subscribed browser of each user who chose the daily digest, counting the
     non-urgent alerts of the last 24 hours they have not read. Run once a day from cron."""
@@ -183,7 +196,12 @@ def enqueue_digests(now: datetime | None = None) -> int:
             "url": "/notifications",
             "tag": f"digest-{user.id}",
         }
-        for subscription in _subscriptions_with_topic(user_topic(user.id), user_id=user.id):
+        subscriptions = _subscriptions_with_topic(user_topic(user.id), user_id=user.id)
+        # Once a day: a second run (cron retried, two servers) finds today's and adds none.
+        already = _digested_today({s.id for s in subscriptions}, payload["tag"], now)
+        for subscription in subscriptions:
+            if subscription.id in already:
+                continue
             db.session.add(
                 PushMessage(
                     subscription_id=subscription.id,

@@ -80,6 +80,9 @@
         if (worker) worker.addEventListener("statechange", () => { if (worker.state === "installed") offer(); });
       });
     }).catch(() => {});
+    sw.ready.then((registration) => {
+      if (!sw.controller && registration.active) registration.active.postMessage({ type: "claim" });
+    }).catch(() => {});
     sw.addEventListener("controllerchange", () => {
       if (updating) {
         updating = false;
@@ -489,6 +492,7 @@
 
   function renderItem(item) {
     const row = el("li", "outbox-item state-" + item.state);
+    row.id = "op-" + item.op_id; // pages link here from their "待同步" marks
     const head = el("div", "item-head");
     head.appendChild(el("strong", "", t("op_" + item.op.type.replace(".", "_"))));
     head.appendChild(el("span", "state", t("state_" + item.state)));
@@ -541,9 +545,75 @@
       items.forEach((item) => list.appendChild(renderItem(item)));
       $("[data-outbox-empty]").hidden = items.length > 0;
     }
+    showPending(items);
     clearTimeout(retryTimer);
     const next = items.filter((i) => i.state === "failed").map((i) => i.next_try || 0).sort((a, b) => a - b)[0];
     if (next !== undefined) retryTimer = setTimeout(() => flush(), Math.max(1000, next - Date.now()));
+  }
+
+  // --- pending work where it matters (DESIGN.md §5) ---------------------------------------------
+  // Lists mark what an item waiting here affects ([data-pending-key] "resident:12", "household:3",
+  // "case:<uuid>"), and a page lists the items that return to it, returned ones with their problem.
+
+  const PROBLEM = ["rejected", "quarantined"];
+
+  function keysOf(item) {
+    const payload = item.op.payload || {};
+    return ["resident", "household", "case"].filter((kind) => payload[kind + "_id"] !== undefined)
+      .map((kind) => kind + ":" + payload[kind + "_id"]);
+  }
+
+  function pendingLine(item) {
+    const row = el("li", "pending-item state-" + item.state);
+    const kind = item.op.type === "case.action" && item.op.payload.action
+      ? t("op_case_action") + " · " + (strings["act_" + item.op.payload.action] || item.op.payload.action)
+      : t("op_" + item.op.type.replace(".", "_"));
+    row.appendChild(el("strong", "", kind));
+    row.appendChild(el("span", "state", " " + t("state_" + item.state)));
+    const problem = PROBLEM.indexOf(item.state) >= 0 || (item.error && item.error.code === "conflict") ? errorText(item) : "";
+    if (problem) row.appendChild(el("p", "outbox-error", problem));
+    const link = el("a", "button small", t("see_outbox"));
+    link.href = "/outbox#op-" + item.op_id;
+    row.appendChild(link);
+    return row;
+  }
+
+  function showPending(items) {
+    const byKey = {};
+    items.forEach((item) => keysOf(item).forEach((key) => { (byKey[key] = byKey[key] || []).push(item); }));
+    $$("[data-pending-key]").forEach((node) => {
+      const waiting = byKey[node.getAttribute("data-pending-key")] || [];
+      const trouble = waiting.some((item) => PROBLEM.indexOf(item.state) >= 0);
+      node.classList.toggle("is-pending", waiting.length > 0);
+      let mark = node.querySelector(".pending-mark");
+      if (!waiting.length) {
+        if (mark) mark.remove();
+        return;
+      }
+      if (!mark) {
+        mark = el("a", "pending-mark");
+        node.appendChild(mark);
+      }
+      mark.href = "/outbox#op-" + waiting[0].op_id;
+      mark.textContent = trouble ? t("state_rejected") : t("pending_mark");
+      mark.classList.toggle("has-problem", trouble);
+    });
+    const here = items.filter((item) => (item.return_url || "").split("?")[0] === location.pathname);
+    let box = $("[data-pending-here]");
+    const heading = $("main h1");
+    if (!box && here.length && heading) { // pages of other areas (a case page) get the list too
+      box = el("section", "pending-here");
+      box.setAttribute("data-pending-here", "");
+      heading.parentNode.insertBefore(box, heading.nextSibling);
+    }
+    if (!box) return;
+    box.textContent = "";
+    box.hidden = !here.length;
+    if (!here.length) return;
+    box.appendChild(el("h2", "", t("pending_here")));
+    const list = el("ul", "list pending-items");
+    here.forEach((item) => list.appendChild(pendingLine(item)));
+    box.appendChild(list);
   }
 
   let refreshQueued = false;

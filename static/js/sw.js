@@ -45,6 +45,10 @@ self.addEventListener("message", function (event) {
   var type = event.data && event.data.type;
   if (type === "skip-waiting") {
     self.skipWaiting();
+  } else if (type === "claim") {
+    // A page whose load was under way while this worker activated is missed by the claim in
+    // `activate`; it asks again, so the first page after login works offline at once.
+    event.waitUntil(self.clients.claim());
   } else if (type === "wipe") {
     event.waitUntil(GridOutbox.wipe()); // logout with nothing waiting: see outbox.js
   } else if (type === "ensure-shell") {

@@ -181,3 +181,22 @@ def log_in(page, username: str, password: str = DEMO_PASSWORD) -> None:
     page.fill("input[name=password]", password)
     page.click("button[type=submit]")
     page.wait_for_load_state("networkidle")
+
+
+def wait_until(page, expression: str, timeout: float = 30.0, every: float = 0.2) -> None:
+    """Poll a JavaScript expression (a promise is awaited) until it is truthy. Playwright's
+    wait_for_function evaluates its predicate with eval() after the first try, which our CSP
+    refuses; page.evaluate goes through DevTools and is not subject to it."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if page.evaluate(expression):
+                return
+        except Exception:  # a navigation destroyed the context: look again
+            if time.monotonic() > deadline:
+                raise
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still false after {timeout}s: {expression}")
+        time.sleep(every)

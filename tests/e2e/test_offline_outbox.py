@@ -13,7 +13,7 @@ from PIL import Image
 from playwright.sync_api import expect
 from sqlalchemy import func, select, update
 
-from tests.e2e.conftest import DEMO_PASSWORD, log_in
+from tests.e2e.conftest import DEMO_PASSWORD, log_in, wait_until
 from webapp.auth.scope import compute_scope
 from webapp.models import (
     Dispute,
@@ -60,7 +60,7 @@ def start_controlled(page, username: str = "worker1") -> None:
     """Log in and wait until the service worker controls the page (it installs on the first
     page, precaches the shell, and claims the open pages)."""
     log_in(page, username)
-    page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=30_000)
+    wait_until(page, "navigator.serviceWorker.controller !== null", timeout=60)
 
 
 def outbox(page) -> list[dict]:
@@ -77,7 +77,7 @@ def counter(page):
 def wait_until_synced(page) -> None:
     """The counter starts hidden on every page, so its being hidden proves nothing right after a
     navigation; the outbox itself is the truth."""
-    page.wait_for_function("GridOutbox.all().then(items => items.length === 0)", timeout=30_000)
+    wait_until(page, "GridOutbox.all().then(items => items.length === 0)", timeout=30)
     expect(counter(page)).to_be_hidden()
 
 

@@ -7,15 +7,14 @@ from __future__ import annotations
 from playwright.sync_api import expect
 from sqlalchemy import select
 
+from tests.e2e.conftest import wait_until
 from tests.e2e.test_offline_outbox import assert_clean, start_controlled, worker_grid_ids
 from webapp.models import Household, Resident
 
 
 def wait_for_copy(page) -> None:
     """The download starts by itself after login; it is done when the pull has no more."""
-    page.wait_for_function(
-        "window.GridStore && GridStore.meta().then(m => m.complete === true)", timeout=60_000
-    )
+    wait_until(page, "window.GridStore && GridStore.meta().then(m => m.complete === true)", 60)
 
 
 def last_household(e2e_db, username: str = "worker1") -> Household:
@@ -43,4 +42,36 @@ def test_a_household_never_opened_online_renders_offline_from_the_copy(phone, e2
         expect(page.locator(".residents")).to_contain_text(resident.name)
     screenshot(page, "offline-household-from-copy-360x740")
     page.context.set_offline(False)
+    assert_clean(page)
+
+
+def test_the_worker_home_leads_with_the_work_and_its_header_fits_one_line(phone, screenshot):
+    page = phone
+    start_controlled(page)
+    wait_for_copy(page)
+    page.goto("/grid")
+    search = page.locator("main .search-form")
+    buildings = page.locator("main .buildings")
+    due = page.locator("#due-checks-heading")
+    expect(search).to_be_visible()
+    expect(page.get_by_role("link", name="记隐患").first).to_be_visible()
+    expect(page.get_by_role("link", name="记纠纷").first).to_be_visible()
+    # search, then quick records and buildings, then today's lists
+    assert search.bounding_box()["y"] < buildings.bounding_box()["y"] < due.bounding_box()["y"]
+    assert page.locator(".hazard-button").count() == page.locator(".building-row").count() > 0
+    header = page.locator("header.topbar")
+    expect(header.locator(".messages")).to_be_visible()
+    # one line: nothing in the header sits lower than the brand's line
+    brand = header.locator(".brand").bounding_box()
+    for box in header.locator(":scope > *:visible").all():
+        b = box.bounding_box()
+        assert b["y"] < brand["y"] + brand["height"], box.evaluate("e => e.outerHTML.slice(0, 80)")
+    targets = "main a.button, main button, main .room, main .row, .topbar a, .topbar button"
+    too_small = page.evaluate(
+        """s => [...document.querySelectorAll(s)].filter(e => e.offsetParent)
+        .map(e => e.getBoundingClientRect()).filter(r => r.height < 44).length""",
+        targets,
+    )
+    screenshot(page, "worker-home-360x740")
+    assert too_small == 0
     assert_clean(page)

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from webapp.labels import RECORD_KIND_LABELS
+from webapp.labels import CASE_ACTION_LABELS, RECORD_KIND_LABELS
+
+WORKER_CASE_ACTIONS = ("note", "request_escalation", "follow_up")  # DESIGN.md §4
 
 CLIENT_STRINGS = {
     "count": _l("%(n)s waiting to sync", n="{n}"),
@@ -106,4 +108,6 @@ def client_strings() -> dict[str, str]:
         strings[f"op_{kind}_create"] = str(label)
     for field, label in FIELD_LABELS.items():
         strings[f"f_{field}"] = str(label)
+    for action in WORKER_CASE_ACTIONS:  # a case action waiting on the phone says which one
+        strings[f"act_{action}"] = str(CASE_ACTION_LABELS[action])
     return strings

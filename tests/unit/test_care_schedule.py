@@ -66,8 +66,27 @@ def test_defaults_apply_when_nothing_is_saved(app):
             "living_alone_or_empty_nest": 14,
             "age_80_plus": 30,
             "other_care": 90,
+            "community_correction": 30,
+            "severe_disability": 30,
+            "party_lost_contact": 30,
+            "veteran": 0,
         }
     )
+
+
+@pytest.mark.parametrize(
+    "flags, days",
+    [
+        ({"community_correction"}, 30),  # 社区矫正: monthly
+        ({"disabled", "severe_disability"}, 30),  # 一级、二级残疾
+        ({"disabled"}, 90),  # other grades: with 低保 and 优抚
+        ({"party_lost_contact"}, 30),
+        ({"veteran"}, None),  # off until an admin sets days
+        ({"party_member"}, None),  # a register, not a welfare check
+    ],
+)
+def test_special_registers_have_their_own_intervals(flags, days):
+    assert interval_for_flags(flags, DEFAULT_CARE_INTERVALS) == days
 
 
 def test_missing_and_unusable_saved_values_fall_back_to_defaults(app):

@@ -171,3 +171,21 @@ def test_a_check_made_without_signal_waits_in_the_outbox_and_lands_once_online(
     assert_clean(phone)
     phone.goto(f"/public/r/{number}")
     assert "已办结" in phone.locator("main").inner_text()
+
+
+def test_the_printed_cards_qr_code_decodes_to_the_buildings_page(
+    browser, phone, e2e_db, live_server, screenshot
+):
+    """What a resident's camera sees: the card as Chromium draws it, decoded by zxing-cpp."""
+    import zxingcpp
+
+    e2e_db.rollback()
+    building = e2e_db.scalar(select(Building).order_by(Building.id.desc()))
+    log_in(phone, worker_of(e2e_db, building))
+    assert phone.goto(f"/residents/buildings/{building.id}/card").status == 200
+    path = screenshot(phone, "contact-card-360x740")
+    decoded = [result.text for result in zxingcpp.read_barcodes(Image.open(path))]
+    assert decoded == [f"{live_server}/public/b/{building.id}"]
+    phone.goto(decoded[0])
+    assert phone.locator("h1").inner_text() == building.name
+    phone.problems.assert_clean()

@@ -29,7 +29,7 @@ def qr_svg(text: str) -> Markup:
     # Medium error correction survives a smudged or scratched stairwell card. Inline SVG: no
     # data: URL (the CSP forbids them) and sharp at any print size.
     code = segno.make(text, error="m")
-    return Markup(code.svg_inline(scale=4, border=2, dark="#000"))
+    return Markup(code.svg_inline(scale=4, border=2, dark="#000", omitsize=True))
 
 
 @dataclass

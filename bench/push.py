@@ -79,7 +79,7 @@ class Server:
             stdout=subprocess.DEVNULL,
             stderr=open("/tmp/bench_push_server.log", "w"),  # noqa: SIM115
         )
-        deadline = time.time() + 90
+        deadline = time.time() + 300  # a loaded machine boots slowly
         while time.time() < deadline:
             try:
                 if requests.get(self.base + "/healthz", timeout=2).status_code == 200:
@@ -91,7 +91,11 @@ class Server:
 
     def stop(self) -> None:
         self.process.terminate()
-        self.process.wait(20)
+        try:
+            self.process.wait(30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(10)
 
 
 def logged_in(base: str, username: str) -> requests.Session:

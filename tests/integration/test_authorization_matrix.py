@@ -135,6 +135,9 @@ PARAMETERS = {
     "notice_id": lambda p: p.notice.id,
     "record_id": lambda p: p.visit.id,
     "kind": lambda p: "visit",
+    # Admin's account pages: root's own id; without `confirm=yes` the action only asks.
+    "user_id": lambda p: p.visit.author_id,
+    "action": lambda p: "deactivate",
     "attachment_id": lambda p: uuid.uuid4(),
     "file_id": lambda p: uuid.uuid4(),
     "photo_id": lambda p: uuid.uuid4(),

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from webapp.ops import OP_TYPES
-from webapp.sync.dispatch import STATUSES
+from webapp.sync.dispatch import REGISTER_CHANGE_TYPES, STATUSES, UPDATE_TYPES
 from webapp.sync.entities import ENTITIES
 from webapp.sync.pull import DEFAULT_LIMIT, MAX_LIMIT
 from webapp.sync.push import MAX_BODY_BYTES, MAX_DEVICE_ID_LENGTH, MAX_OPS
@@ -77,7 +77,11 @@ ENTITY_DATA: dict[str, dict[str, Any]] = {
             "unit": INTEGER,
             "room": STRING,
             "address": STRING,
-            "contact_phone": {**STRING, "description": "masked: 139****5678"},
+            "contact_phone": {
+                **STRING,
+                "description": "as the masking table shows this user (webapp/privacy.py): "
+                "full for the grid's worker, else masked 139****5678",
+            },
             "occupancy": {"enum": ["occupied", "vacant", "rented_out", "moved_out"]},
             "dilapidated": {**BOOLEAN, "description": "危房改造户"},
             "client_uuid": _nullable(UUID),
@@ -87,7 +91,10 @@ ENTITY_DATA: dict[str, dict[str, Any]] = {
         {
             "grid_id": INTEGER,
             "household_id": INTEGER,
-            "name": {**STRING, "description": "masked: 张*明"},
+            "name": {
+                **STRING,
+                "description": "full for the grid's worker and community staff, else 张*明",
+            },
             "gender": STRING,
             "age": INTEGER,
             "flags": {**CODES, "description": "care flags, age_80_plus and minor derived"},
@@ -95,8 +102,11 @@ ENTITY_DATA: dict[str, dict[str, Any]] = {
             "moved_out": BOOLEAN,
             "status": {"enum": ["active", "moved_out", "deceased"]},
             "client_uuid": _nullable(UUID),
-            "phone": {**STRING, "description": "masked: 138****5678"},
-            "id_number": {**STRING, "description": "masked: 1101**********1234"},
+            "phone": {
+                **STRING,
+                "description": "full for the grid's worker, else masked 138****5678",
+            },
+            "id_number": {**STRING, "description": "always masked: 1101**********1234"},
         }
     ),
     "visit": _object(
@@ -225,79 +235,7 @@ ENTITY_DATA: dict[str, dict[str, Any]] = {
     ),
 }
 
-_CARE_FLAG_CODES = {
-    "type": "array",
-    "items": {
-        "enum": [
-            "living_alone",
-            "empty_nest",
-            "disabled",
-            "low_income",
-            "special_care",
-            "floating",
-            "community_correction",
-            "party_member",
-            "party_lost_contact",
-            "veteran",
-        ]
-    },
-}
-_LEAVING = _object(
-    {"resident_id": INTEGER, "date": DAY, "notes": STRING}, required=["resident_id", "date"]
-)
-# Payloads of the register ops (webapp/rounds/registers.py). `household_id` may be the client
-# UUID of a household created offline whose id the phone does not know yet.
-REGISTER_PAYLOADS: dict[str, Any] = {
-    "HouseholdCreatePayload": _object(
-        {
-            "building_id": INTEGER,
-            "unit": {**INTEGER, "minimum": 1},
-            "room": {**STRING, "maxLength": 16},
-            "occupancy": {"enum": ["occupied", "vacant", "rented_out", "moved_out"]},
-            "contact_phone": STRING,
-            "notes": STRING,
-            "dilapidated": BOOLEAN,
-        },
-        required=["building_id", "room"],
-    ),
-    "ResidentCreatePayload": _object(
-        {
-            "household_id": {"anyOf": [INTEGER, UUID]},
-            "name": {**STRING, "maxLength": 50},
-            "id_number": {**STRING, "description": "18 characters, GB 11643 check digit"},
-            "birth_date": {**DAY, "description": "required without id_number"},
-            "gender": {"enum": ["M", "F"]},
-            "phone": STRING,
-            "relation": {**STRING, "maxLength": 16},
-            "flags": _CARE_FLAG_CODES,
-            "disability_grade": {**INTEGER, "minimum": 1, "maximum": 4},
-            "permit_number": {**STRING, "description": "居住证 number (floating residents)"},
-            "permit_expires_on": DAY,
-            "origin_place": {**STRING, "description": "户籍地"},
-            "moved_in_on": DAY,
-            "notes": STRING,
-            "confirm_duplicate": {
-                **BOOLEAN,
-                "description": "true: create even though this ID number is registered in scope",
-            },
-        },
-        required=["household_id", "name"],
-    ),
-    "ResidentMoveOutPayload": _LEAVING,
-    "ResidentDeceasedPayload": _LEAVING,
-    "ResidentTransferPayload": _object(
-        {
-            "resident_id": INTEGER,
-            "to_household_id": {**INTEGER, "description": "in scope, or in the same street"},
-            "relation": STRING,
-            "date": DAY,
-        },
-        required=["resident_id", "to_household_id"],
-    ),
-}
-
-# Op payloads: pydantic models where registered (webapp/sync/schemas.py), else the hand-written
-# component named after the type (household.create → HouseholdCreatePayload), else any object.
+# Op payloads: pydantic models where registered (webapp/sync/schemas.py), else any object.
 PAYLOAD_NAMES, PAYLOAD_COMPONENTS = payload_component_schemas()
 
 
@@ -312,13 +250,12 @@ def _op_component(op_type: str) -> str:
 def _payload_schema(op_type: str) -> dict[str, Any]:
     if op_type in PAYLOAD_NAMES:
         return _ref(PAYLOAD_NAMES[op_type])
-    if f"{_camel(op_type)}Payload" in REGISTER_PAYLOADS:
-        return _ref(f"{_camel(op_type)}Payload")
     return {"type": "object"}
 
 
 def _op_variant(op_type: str) -> dict[str, Any]:
-    updates = op_type.endswith(".update")
+    # Updates and register changes name an existing row by its id and carry the version seen.
+    updates = op_type in UPDATE_TYPES or op_type in REGISTER_CHANGE_TYPES
     return _object(
         {
             "op_id": UUID,
@@ -420,7 +357,6 @@ SCHEMAS: dict[str, Any] = {
         required=["op_id", "status", "record_id", "version", "error", "current"],
     ),
     "PushResponse": _object({"results": {"type": "array", "items": _ref("OpResult")}}),
-    **REGISTER_PAYLOADS,
     "Change": {
         **_object(
             {

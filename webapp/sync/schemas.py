@@ -10,7 +10,7 @@ times are ISO 8601 inside the window webapp/moments.py accepts.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -185,6 +185,62 @@ class ReportVerifyPayload(_Payload):
     severity: _choice(SEVERITIES) = Field("medium", description="case: the new case's severity")
 
 
+# --- living registers (webapp/rounds/registers.py) ---------------------------------------------
+
+Day = Annotated[date, Field(description="YYYY-MM-DD, from 1900")]
+HouseholdRef = Annotated[
+    int | str,
+    Field(description="the household's id, or the client UUID it was created under offline"),
+]
+
+
+class HouseholdCreatePayload(_Payload):
+    building_id: Id
+    unit: Annotated[int, Field(ge=1, le=99)] = 1
+    room: Annotated[str, Field(min_length=1, max_length=16)]
+    occupancy: Literal["occupied", "vacant", "rented_out", "moved_out"] = "occupied"
+    contact_phone: Annotated[str, Field(max_length=32)] = ""
+    notes: Annotated[str, Field(max_length=2000)] = ""
+    dilapidated: bool = Field(False, description="危房改造户")
+
+
+class ResidentCreatePayload(_Payload):
+    household_id: HouseholdRef
+    name: Annotated[str, Field(min_length=1, max_length=50)]
+    id_number: Annotated[str, Field(max_length=18)] = Field(
+        "", description="18 characters with the GB 11643 check character; sets birth date"
+    )
+    birth_date: Day | None = Field(None, description="required without id_number")
+    gender: Literal["M", "F"] | None = Field(None, description="from the ID number if given")
+    phone: Annotated[str, Field(max_length=32)] = ""
+    relation: Annotated[str, Field(max_length=16)] = ""
+    flags: list[_choice(EDITABLE_CARE_FLAGS)] = Field(default_factory=list)
+    disability_grade: Annotated[int, Field(ge=1, le=4)] | None = None
+    permit_number: Annotated[str, Field(max_length=32)] = Field("", description="居住证号")
+    permit_expires_on: Day | None = None
+    origin_place: Annotated[str, Field(max_length=100)] = Field("", description="户籍地")
+    moved_in_on: Day | None = None
+    notes: Annotated[str, Field(max_length=2000)] = ""
+    confirm_duplicate: bool = Field(
+        False, description="create even though a resident with this ID number is in scope"
+    )
+
+
+class ResidentLeavingPayload(_Payload):
+    """resident.move_out and resident.deceased: kept for history, off the care schedule."""
+
+    resident_id: Id
+    date: Day = Field(description="not in the future")
+    notes: Annotated[str, Field(max_length=2000)] = ""
+
+
+class ResidentTransferPayload(_Payload):
+    resident_id: Id
+    to_household_id: Id = Field(description="in the user's scope, or in the same street")
+    relation: Annotated[str, Field(max_length=16)] = ""
+    date: Day | None = None
+
+
 # Op type → the model of its payload. Adding an op type to the spec is one line here.
 OP_PAYLOAD_SCHEMAS: dict[str, type[BaseModel]] = {
     "visit.create": VisitCreatePayload,
@@ -195,6 +251,11 @@ OP_PAYLOAD_SCHEMAS: dict[str, type[BaseModel]] = {
     "household.update": HouseholdUpdatePayload,
     "resident.update": ResidentUpdatePayload,
     "report.verify": ReportVerifyPayload,
+    "household.create": HouseholdCreatePayload,
+    "resident.create": ResidentCreatePayload,
+    "resident.move_out": ResidentLeavingPayload,
+    "resident.deceased": ResidentLeavingPayload,
+    "resident.transfer": ResidentTransferPayload,
 }
 
 REF_TEMPLATE = "#/components/schemas/{model}"

@@ -14,6 +14,7 @@ import io
 import re
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -789,3 +790,14 @@ def test_reports_to_check_are_in_the_workers_offline_download(app, world, client
     other = app.test_client()
     login(other, "worker_g3")
     assert f"/residents/reports/{row.id}" not in other.get("/pwa/offline-urls").get_json()["urls"]
+
+
+def test_a_file_that_is_not_a_photo_is_refused_clearly_and_nothing_is_kept(app, world, client):
+    response = report(client, world, photos=[b"#!/bin/sh\nrm -rf /\n"])
+    assert response.status_code == 422
+    text = response.get_data(as_text=True)
+    assert "第 1 张照片" in text and "楼道灯坏了" in text
+    assert db.session.scalar(select(ResidentReport.id)) is None
+    assert list((Path(app.config["UPLOAD_FOLDER"])).glob("*.jpg")) == []
+    four = report(client, world, photos=[jpeg_with_gps()] * 4)
+    assert four.status_code == 422 and "最多 3 张照片" in four.get_data(as_text=True)

@@ -301,3 +301,45 @@ def test_community_staff_may_create_in_any_grid_of_their_community(client, world
     [result] = sync.results([household_op(building_of(world, "G2"), room="1201")])
 
     assert result["status"] == "applied"
+
+
+def test_the_moved_out_tick_and_the_register_status_agree(worker, world):
+    resident = world.residents["G1"][1]
+    tick = new_op(
+        "resident.update",
+        {"resident_id": resident.id, "changes": {"moved_out": True}},
+        record_id=resident.id,
+        base_version=resident.version,
+    )
+    [result] = worker.results([tick])
+    db.session.expire_all()
+    assert db.session.get(Resident, resident.id).status == "moved_out"
+
+    back = new_op(
+        "resident.update",
+        {"resident_id": resident.id, "changes": {"moved_out": False}},
+        record_id=resident.id,
+        base_version=result["version"],
+    )
+    worker.results([back])
+    db.session.expire_all()
+    assert db.session.get(Resident, resident.id).status == "active"
+
+
+def test_a_deceased_resident_cannot_be_ticked_back(worker, world):
+    resident = world.residents["G1"][1]
+    [died] = worker.results(
+        [change_op("resident.deceased", resident, resident.version, date="2026-11-01")]
+    )
+    untick = new_op(
+        "resident.update",
+        {"resident_id": resident.id, "changes": {"moved_out": False}},
+        record_id=resident.id,
+        base_version=died["version"],
+    )
+
+    [result] = worker.results([untick])
+
+    assert result["status"] == "rejected"
+    db.session.expire_all()
+    assert db.session.get(Resident, resident.id).status == "deceased"

@@ -115,7 +115,15 @@ def update_resident(actor: User, op: Op) -> Resident:
     )
     if resident is None:
         raise OutOfScope(_("This resident does not exist or is not in your grids."))
+    changes = (op.payload or {}).get("changes")
+    if isinstance(changes, dict) and "moved_out" in changes and resident.status == "deceased":
+        raise Invalid({"moved_out": _("This resident is recorded as deceased.")})
     _apply(resident, op, RESIDENT_FIELDS, resident_snapshot)
+    # The moved-out tick and the register status say the same thing (webapp/rounds/registers.py).
+    if resident.status != "deceased":
+        resident.status = "moved_out" if resident.moved_out else "active"
+        if not resident.moved_out:
+            resident.left_on = None
     return resident
 
 

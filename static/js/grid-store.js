@@ -96,6 +96,20 @@
     }
   }
 
+  // Pages kept as pages (case pages waiting on the worker, 消息): their areas have no shells yet.
+  async function keepPages() {
+    if (!root.caches) return;
+    try {
+      const response = await fetch("/pwa/offline-urls", { credentials: "same-origin", headers: { Accept: "application/json" } });
+      if (!response.ok || response.redirected) return;
+      const cache = await caches.open(OB.PAGES_CACHE);
+      await Promise.all((await response.json()).urls.map(async (url) => {
+        const page = await fetch(url, { credentials: "same-origin" });
+        if (page.status === 200 && !page.redirected) await cache.put(url, page);
+      }));
+    } catch (error) { /* the data copy is what matters; these come next time */ }
+  }
+
   function counts(copy) {
     const residents = Object.values(copy.rows.resident || {}).filter((r) => !r.moved_out);
     return { households: Object.keys(copy.rows.household || {}).length, residents: residents.length };
@@ -156,6 +170,7 @@
     if (bar) bar.hidden = true;
     if (button) button.disabled = false;
     document.dispatchEvent(new CustomEvent("grid-copy-changed", { detail: result }));
+    if (result.ok && (result.changes || manual)) await keepPages();
     if (result.auth) return show(t("auth_expired"));
     if (result.offline) return show(t(navigator.onLine === false ? "download_offline" : "err_network"));
     return show(result.changes ? t("copy_done", { n: result.changes }) : t("copy_current"));

@@ -12,7 +12,7 @@ from tests.e2e.conftest import log_in
 def first_household_url(page) -> str:
     """Walk the grid the way a worker does: my grid → a building → a household."""
     page.goto("/grid")
-    page.locator(".grid-card h2 a").first.click()
+    page.locator(".grid-work h2 a").first.click()
     page.locator("ul.list a.row").first.click()
     page.locator("a.room").first.click()
     page.wait_for_load_state("networkidle")

@@ -13,7 +13,7 @@ def test_worker_logs_in_on_a_phone_and_sees_my_grid(phone, screenshot):
     assert re.search(r"/grid$", phone.url)
     assert phone.locator("h1").inner_text() == "我的网格"
     assert phone.locator("html").get_attribute("lang") == "zh-CN"
-    assert phone.locator(".grid-card").count() == 1
+    assert phone.locator(".grid-work").count() == 1  # one grid: its quick records and buildings
     screenshot(phone, "worker1-home-360x740")
     phone.problems.assert_clean()
 

@@ -62,6 +62,7 @@ OFFLINE_PAGES: tuple[OfflinePage, ...] = (
     OfflinePage("building", "rounds.building_page", "rounds/building.html"),
     OfflinePage("household", "rounds.household_page", "rounds/household.html"),
     OfflinePage("search", "rounds.search", "rounds/search.html"),
+    OfflinePage("outbox", "pwa.outbox", "pwa/outbox.html"),  # read from IndexedDB by outbox.js
     OfflinePage(
         "edit_household",
         "rounds.edit_household",

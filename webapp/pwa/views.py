@@ -9,15 +9,12 @@ from flask import Response, abort, current_app, jsonify, render_template, url_fo
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
-from webapp.auth.scope import compute_scope, role_required, scoped
-from webapp.extensions import db
-from webapp.i18n import local_today
-from webapp.models import Building, Household, Resident, Role
+from webapp.auth.scope import compute_scope, role_required
+from webapp.models import Role
 from webapp.pwa import binding, bp, offline_pages, shell
 from webapp.pwa.strings import client_strings
-from webapp.rounds import care, worklists
 from webapp.rounds import pages as rounds_pages
-from webapp.rounds import services as rounds
+from webapp.rounds import worklists
 
 SW_SOURCE = "js/sw.js"
 
@@ -84,34 +81,14 @@ def outbox():
 @bp.get("/pwa/offline-urls")
 @role_required(Role.GRID_WORKER)
 def offline_urls():
-    """Every page a worker needs in the field, for the grids they hold as a grid worker. Most
-    useful first, so an interrupted download still leaves the worker able to move around."""
+    """The few pages the phone keeps as pages, not data: their templates belong to other areas
+    and have no shell yet (webapp/pwa/offline_pages.py lists the field pages rendered from the
+    copy). Fetched after each refresh of the copy, so they are as fresh as the data."""
     scope = compute_scope(current_user, roles=[Role.GRID_WORKER])
-    grids = rounds.grids_in_scope(scope)
-    buildings = db.session.scalars(scoped(Building, scope=scope).order_by(Building.id)).all()
-    households = db.session.scalars(scoped(Household, scope=scope).order_by(Household.id)).all()
-    today = local_today()
-    intervals = care.care_intervals()
-    cared_for = [
-        resident
-        for resident in db.session.scalars(
-            scoped(Resident, scope=scope)
-            .where(Resident.moved_out.is_(False))
-            .order_by(Resident.household_id, Resident.id)
-        )
-        if care.check_interval(resident, today, intervals) is not None  # "Check on" offered
-    ]
     # The cases waiting on this worker, so a note, an escalation request or a 回访 can be
     # recorded in a basement too (they go through the outbox like any field write).
     cases = worklists.waiting_cases(sorted(scope.grid_ids))
-    urls = [url_for("rounds.home"), url_for("pwa.outbox"), url_for("pwa.offline")]
-    for grid in grids:
-        urls.append(url_for("rounds.grid_page", grid_id=grid.id))
-        for kind in ("dispute", "hazard"):
-            urls.append(url_for("rounds.new_place_record", grid_id=grid.id, kind=kind))
-    urls += [url_for("rounds.building_page", building_id=b.id) for b in buildings]
-    urls += [url_for("rounds.household_page", household_id=h.id) for h in households]
-    urls += [url_for("rounds.new_elderly_check", resident_id=r.id) for r in cared_for]
+    urls = [url_for("alerts.notification_list")]  # 消息, as last seen
     urls += [url_for("cases.case_page", case_id=case.id) for case in cases]
     # Residents' reports to check on the spot (report.verify goes through the outbox too).
     from webapp.residents.services import reports_waiting
@@ -120,10 +97,6 @@ def offline_urls():
         url_for("residents.report_page", report_id=report.id)
         for report in reports_waiting(sorted(scope.grid_ids), limit=200)
     ]
-    for kind in ("visit", "dispute", "hazard"):
-        urls += [
-            url_for("rounds.new_household_record", household_id=h.id, kind=kind) for h in households
-        ]
     return jsonify(urls=urls, count=len(urls))
 
 

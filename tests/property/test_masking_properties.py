@@ -30,7 +30,6 @@ ANY_TEXT = st.one_of(
 )
 
 
-
 @settings(max_examples=300, deadline=None)
 @given(ANY_TEXT)
 def test_an_id_number_shows_at_most_four_leading_and_four_trailing_characters(raw):

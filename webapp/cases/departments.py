@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm import lazyload
 
 from webapp.cases import limits
 from webapp.extensions import db
@@ -170,6 +171,8 @@ def department_board(department_ids: Iterable[int], now: datetime, *, done: bool
         select(CasePart, Case)
         .join(Case, Case.id == CasePart.case_id)
         .where(CasePart.department_id.in_(ids))
+        # A board row needs no timeline: don't load every case's events with it.
+        .options(lazyload(Case.events))
     )
     if done:
         query = query.where(CasePart.status.in_((PartStatus.APPROVED, PartStatus.RETURNED)))

@@ -85,29 +85,40 @@ def worker_grid(gen_grid, gen_building, gen_household, gen_resident, gen_user):
     return grid, building, household, alone, plain, gone, other
 
 
-def test_offline_urls_list_every_page_of_the_workers_grid(client, login_as, worker_grid):
+def test_offline_urls_list_only_the_pages_kept_as_pages(client, login_as, worker_grid):
+    """Field pages are rendered from the phone's copy of the grid (their shells); only pages of
+    other areas are still kept as pages."""
     grid, building, household, alone, plain, gone, other = worker_grid
     login_as("gw-download")
     urls = client.get("/pwa/offline-urls").get_json()["urls"]
-    expected = {
-        "/grid",
-        "/outbox",
-        "/offline",
-        f"/grids/{grid.id}",
-        f"/grids/{grid.id}/new/dispute",
-        f"/grids/{grid.id}/new/hazard",
-        f"/buildings/{building.id}",
-        f"/households/{household.id}",
-        f"/households/{household.id}/new/visit",
-        f"/households/{household.id}/new/dispute",
-        f"/households/{household.id}/new/hazard",
-        f"/residents/{alone.id}/check",
-    }
-    assert set(urls) == expected
+    assert "/notifications" in urls
+    assert not [url for url in urls if url.startswith(("/grid", "/buildings", "/households"))]
     assert len(urls) == len(set(urls))
-    # Every one of them opens for the worker, so the download fills the cache without a failure.
     for url in urls:
         assert client.get(url).status_code == 200, url
+
+
+def test_every_field_page_has_a_shell_holding_nothing_of_anyone(client, login_as, worker_grid):
+    from webapp.pwa.offline_pages import OFFLINE_PAGES
+
+    grid, building, household, alone, plain, gone, other = worker_grid
+    login_as("gw-download")
+    for page in OFFLINE_PAGES:
+        response = client.get(f"/pwa/shell/{page.name}")
+        body = response.get_data(as_text=True)
+        assert response.status_code == 200, page.name
+        assert f'<meta name="gridrounds-shell" content="{page.name}">' in body
+        assert household.address not in body and alone.name not in body, page.name
+        assert "data-user=" not in body  # a shell is the same for everyone: no user in it
+    assert client.get("/pwa/shell/nothing-like-this").status_code == 404
+
+
+def test_the_service_worker_knows_the_route_of_every_shell(client):
+    from webapp.pwa.offline_pages import OFFLINE_PAGES
+
+    routes = sw_constants(client.get("/sw.js").get_data(as_text=True))["OFFLINE_ROUTES"]
+    assert sorted(name for _, name in routes) == sorted(page.name for page in OFFLINE_PAGES)
+    assert ["^/households/(?<household_id>[^/]+)$", "household"] in routes
 
 
 def test_offline_urls_are_for_grid_workers_only(client, login_as, gen_user, gen_community):

@@ -9,6 +9,7 @@ from datetime import timedelta
 from flask import Flask, jsonify, redirect, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from webapp.extensions import db, login_manager
 from webapp.models import LoginSession, User, utcnow
@@ -46,9 +47,13 @@ def revoke_all_sessions(user: User) -> None:
 
 
 def load_user_from_token(token: str) -> User | None:
-    row = db.session.scalar(
-        select(LoginSession).where(LoginSession.token == token, LoginSession.revoked_at.is_(None))
-    )
+    # One round trip on every request: the session, its user and the user's memberships (which
+    # every scope check reads) in one query.
+    row = db.session.scalars(
+        select(LoginSession)
+        .where(LoginSession.token == token, LoginSession.revoked_at.is_(None))
+        .options(joinedload(LoginSession.user).joinedload(User.memberships))
+    ).unique().first()
     if row is None or not row.user.is_active:
         return None
     now = utcnow()

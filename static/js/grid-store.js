@@ -176,6 +176,7 @@
     return show(result.changes ? t("copy_done", { n: result.changes }) : t("copy_current"));
   }
   root.GridStore.refresh = refresh;
+  root.GridStore.show = show;
 
   document.addEventListener("click", (event) => {
     const button = event.target.closest ? event.target.closest("[data-copy-refresh]") : null;

@@ -56,8 +56,10 @@
       tel: phone && !masked ? phone : "",
       masked_phone: masked ? phone : "",
       id_number: r.id_number || "",
-      reveal_phone: false, // revealing is an audited online action
-      reveal_id_number: false,
+      // "Show in full" as the masking table offers it to the grid's worker (the copy holds only
+      // their grids): a masked value may be revealed, online, as an audited action.
+      reveal_phone: masked,
+      reveal_id_number: (r.id_number || "").indexOf("*") >= 0,
       active: (r.status || "active") === "active",
       status_label: label("resident_status", r.status),
       left_on: "",
@@ -437,6 +439,7 @@
       copy.meta.refreshed_at ? shortTime(copy.meta.refreshed_at) : "");
     main.insertBefore(note, main.firstChild);
     document.body.setAttribute("data-offline-rendered", name);
+    if (window.GridStore.show) window.GridStore.show(); // the copy's card, now that it is on the page
     window.dispatchEvent(new CustomEvent("outbox-changed")); // pending marks for what is now shown
   }
 

@@ -175,3 +175,14 @@ def test_a_dispute_party_without_a_resident_is_null_or_absent_as_the_spec_says(a
     changes, _ = api.pull_all()
     [dispute] = [c["data"] for c in changes if c["entity"] == "dispute"]
     assert dispute["parties"][0].get("resident_id") is None
+
+
+def test_an_out_of_scope_op_is_rejected_alone_and_its_denial_audited(api, sync_world):
+    from webapp.models import AuditLog
+
+    theirs = sync_world.households["G3"][0]  # another community's household
+    results = api.results([visit_op(theirs), visit_op(sync_world.households["G1"][0])])
+    assert [r["status"] for r in results] == ["rejected", "applied"]
+    [denial] = db.session.scalars(select(AuditLog).where(AuditLog.action == "access_denied")).all()
+    assert denial.actor_name == "worker_g1" and denial.detail == {"op": "visit.create"}
+    assert denial.target_id == results[0]["op_id"]

@@ -21,6 +21,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from webapp.audit import record_audit
 from webapp.auth.scope import Scope
 from webapp.cases import actions as case_actions
 from webapp.extensions import db
@@ -481,6 +482,10 @@ def apply_op(
             savepoint.rollback()
             if should_quarantine(actor, scope, op):
                 return _quarantine(op, actor, raw, body_sha256, raw_record_id, logged)
+            # A denial like a page's 404 (webapp/auth/scope.py): audited, committed with the push.
+            record_audit(
+                "access_denied", actor=actor, target_type="sync_op", target_id=op.op_id, op=op.type
+            )
             return sync_result(op.op_id, REJECTED, raw_record_id, error=error_body(error))
         except DomainError as error:
             savepoint.rollback()

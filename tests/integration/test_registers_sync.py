@@ -343,3 +343,41 @@ def test_a_deceased_resident_cannot_be_ticked_back(worker, world):
     assert result["status"] == "rejected"
     db.session.expire_all()
     assert db.session.get(Resident, resident.id).status == "deceased"
+
+
+def test_moves_and_deaths_reach_the_ledger(app, worker, world, tmp_path):
+    import openpyxl
+
+    from webapp.i18n import local_today
+
+    today = local_today()
+    elder, other = world.residents["G1"][0], world.residents["G1"][1]
+    results = worker.results(
+        [
+            change_op("resident.deceased", elder, elder.version, date=today.isoformat()),
+            change_op("resident.move_out", other, other.version, date=today.isoformat()),
+            resident_op(
+                world.households["G1"][2].id, birth_date="1990-01-01", moved_in_on=str(today)
+            ),
+        ]
+    )
+    assert [r["status"] for r in results] == ["applied"] * 3, results
+    db.session.expire_all()  # the CLI below runs in this test's session: no stale residents
+    out = tmp_path / "grid.xlsx"
+
+    result = app.test_cli_runner().invoke(
+        args=[
+            "ledger",
+            "export",
+            "--period",
+            f"{today:%Y-%m}",
+            "--scope",
+            f"grid:{world.grids['G1'].id}",
+            "--out",
+            str(out),
+        ]
+    )
+
+    assert result.exit_code == 0, result.output
+    rows = list(openpyxl.load_workbook(out)["人口变动"].iter_rows(min_row=2, values_only=True))
+    assert sorted(row[1] for row in rows) == ["死亡", "迁入", "迁出"], result.output

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from openpyxl import Workbook
@@ -166,7 +166,7 @@ def build_ledger(
     _situation(workbook, board)
     progress(20)
     authors = dict(db.session.execute(select(User.id, User.display_name)).all())
-    steps = (_visits, _disputes, _checks, _hazards, _cases)
+    steps = (_visits, _disputes, _checks, _hazards, _cases, _register_changes)
     for index, step in enumerate(steps, start=1):
         step(workbook, board, privacy, authors)
         progress(20 + 70 * index // len(steps))
@@ -336,6 +336,52 @@ def _situation(workbook: Workbook, board: Dashboard) -> None:
                 ],
                 {7: PERCENT},
             )
+
+
+def _register_changes(workbook, board: Dashboard, privacy: LedgerPrivacy, authors) -> None:
+    """人口变动: who moved in, moved out or died in the period (issue 12), from the register
+    changes workers recorded in the field; nobody types this ledger."""
+    sheet = _Sheet(
+        workbook,
+        "人口变动",
+        [("日期", 12), ("变动", 10), ("网格", 12), ("地址", 30), ("姓名", 10), ("备注", 30)],
+    )
+    start = board.period.start.astimezone(SHANGHAI).date()
+    # The last day the period covers so far (its end is exclusive; a running period ends now).
+    last = (board.period.clipped_end(board.now) - timedelta(microseconds=1)).astimezone(SHANGHAI)
+    end = last.date()
+    rows = db.session.execute(
+        select(Resident, Household.address)
+        .join(Household, Household.id == Resident.household_id)
+        .where(
+            Resident.grid_id.in_(board.area.grid_ids),
+            or_(
+                (Resident.left_on >= start) & (Resident.left_on <= end),
+                (Resident.moved_in_on >= start) & (Resident.moved_in_on <= end),
+            ),
+        )
+        .order_by(Resident.id)
+    ).all()
+    entries = []
+    for resident, address in rows:
+        if resident.moved_in_on is not None and start <= resident.moved_in_on <= end:
+            entries.append((resident.moved_in_on, "迁入", resident, address, ""))
+        if resident.left_on is not None and start <= resident.left_on <= end:
+            change = "死亡" if resident.status == "deceased" else "迁出"
+            notes = resident.left_notes if privacy.full_names else ""
+            entries.append((resident.left_on, change, resident, address, notes))
+    for day, change, resident, address, notes in sorted(entries, key=lambda e: (e[0], e[2].id)):
+        sheet.append(
+            [
+                day,
+                change,
+                board.grid_names[resident.grid_id][0],
+                address,
+                _name(resident.name, privacy),
+                notes,
+            ],
+            {1: "yyyy-mm-dd"},
+        )
 
 
 def _name(name: str, privacy: LedgerPrivacy) -> str:

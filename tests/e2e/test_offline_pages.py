@@ -156,3 +156,96 @@ def test_online_and_offline_renderings_of_a_page_show_the_same(phone, e2e_db, pa
     if "/new/" not in url:  # a new record's time is "now", which moved between the two
         assert offline["fields"] == online["fields"]
     assert_clean(page)
+
+
+def test_a_field_day_runs_from_the_phones_copy_and_lands_once(phone, e2e_db, screenshot):
+    """Log in fresh → the copy downloads by itself → offline: search by name and by phone tail,
+    a check from the due list, a visit and a 回访 → 待同步 on the due list and the household →
+    reload and reopen offline → online: each lands exactly once and the marks go."""
+    from webapp.models import Case, CaseEvent, ElderlyCheck, Visit
+
+    page = phone
+    start_controlled(page)
+    wait_for_copy(page)
+    e2e_db.rollback()
+    grid_ids = worker_grid_ids(e2e_db, "worker1")
+    case = e2e_db.scalars(
+        select(Case).where(Case.home_grid_id.in_(grid_ids), Case.status == "resolved")
+    ).first()
+    case_url = f"/cases/{case.id}"
+    wait_until(page, f"caches.match('{case_url}').then(Boolean)", 60)  # kept after the pull
+    caller = e2e_db.scalars(
+        select(Resident)
+        .where(Resident.grid_id.in_(grid_ids), Resident.phone != "", Resident.moved_out.is_(False))
+        .order_by(Resident.id.desc())
+    ).first()
+
+    page.context.set_offline(True)
+    page.goto("/grid")
+    page.fill("main input[name=q]", caller.name)
+    page.locator("main .search-form button").click()
+    expect(page.locator("main")).to_contain_text(caller.household.address)
+    page.fill("main input[name=q]", caller.phone[-4:])
+    page.locator("main .search-form button").click()
+    expect(page.locator("main")).to_contain_text(caller.name)
+    page.get_by_role("link", name=caller.name).first.click()
+    expect(page.locator("h1")).to_have_text(caller.household.address)
+    expect(page.locator(f"a[href='tel:{caller.phone}']")).to_be_visible()  # a call away
+
+    page.goto("/grid/checks")
+    first_due = page.locator(".due-list > li").first
+    resident_id = int(first_due.get_attribute("data-pending-key").split(":")[1])
+    first_due.locator("a.item").click()
+    household_url = page.url
+    page.click(f"a[href='/residents/{resident_id}/check']")
+    page.get_by_text("情况良好").click()
+    page.get_by_role("button", name="保存").click()
+    page.wait_for_url(household_url)
+    page.get_by_role("link", name="记录走访", exact=True).click()
+    page.get_by_text("日常走访").click()
+    page.fill("#notes", "离线走访")
+    page.get_by_role("button", name="保存").click()
+    page.wait_for_url(household_url)
+    expect(page.locator("[data-pending-here] .pending-item")).to_have_count(2)
+    page.goto("/grid/checks")
+    mark = page.locator(f".due-list > li[data-pending-key='resident:{resident_id}'] .pending-mark")
+    expect(mark).to_have_text("待同步")
+    screenshot(page, "offline-due-list-pending-360x740")
+
+    page.goto(case_url)  # kept as a page after the pull: case pages have no shell yet
+    box = page.locator("form[data-op-form='case.action']").filter(has_text="居民满意度")
+    box.get_by_text("满意", exact=True).click()
+    box.get_by_role("button", name="回访").click()
+    page.wait_for_url(f"**{case_url}")
+    expect(page.locator("[data-pending-here] .pending-item")).to_have_count(1)
+
+    page.reload()  # still offline
+    expect(page.locator("[data-pending-here] .pending-item")).to_have_count(1)
+    reopened = page.context.new_page()  # the app closed and opened again, offline
+    page.close()
+    page = reopened
+    page.goto(household_url)
+    expect(page.locator("[data-pending-here] .pending-item")).to_have_count(2)
+    screenshot(page, "offline-household-pending-360x740")
+    assert len(page.evaluate("GridOutbox.all()")) == 3
+    e2e_db.rollback()
+    assert e2e_db.get(Case, case.id).status == "resolved"
+
+    page.context.set_offline(False)
+    page.reload()
+    wait_until(page, "GridOutbox.all().then(items => items.length === 0)", 60)
+    page.goto(household_url)
+    expect(page.locator("[data-pending-here]")).to_be_hidden()
+    e2e_db.rollback()
+    checks = e2e_db.scalars(
+        select(ElderlyCheck).where(ElderlyCheck.resident_id == resident_id)
+    ).all()
+    assert [c.status for c in checks].count("ok") >= 1
+    household_id = int(household_url.rsplit("/", 1)[1])
+    notes = e2e_db.scalars(select(Visit.notes).where(Visit.household_id == household_id)).all()
+    assert notes.count("离线走访") == 1
+    follow_ups = e2e_db.scalars(
+        select(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.action == "follow_up")
+    ).all()
+    assert len(follow_ups) == 1
+    assert e2e_db.get(Case, case.id).status == "closed"

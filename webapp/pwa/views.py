@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 
-from flask import Response, abort, current_app, jsonify, render_template, url_for
+from flask import (
+    Response,
+    abort,
+    current_app,
+    jsonify,
+    make_response,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
@@ -54,9 +64,16 @@ def offline_shell(name: str):
     page = offline_pages.BY_NAME.get(name)
     if page is None:
         abort(404)
-    return render_template(
+    html = render_template(
         page.template, vm=binding.BLANK, offline_shell=name, shell_page=True, **page.context()
     )
+    response = make_response(html)
+    # Part of the phone's first download (DESIGN.md §10: data and templates ≤ 150 KB on the wire).
+    if "gzip" in request.headers.get("Accept-Encoding", ""):
+        response.set_data(gzip.compress(response.get_data(), 6))
+        response.headers["Content-Encoding"] = "gzip"
+    response.vary.add("Accept-Encoding")
+    return response
 
 
 def offline_json() -> Markup:

@@ -49,11 +49,15 @@ def revoke_all_sessions(user: User) -> None:
 def load_user_from_token(token: str) -> User | None:
     # One round trip on every request: the session, its user and the user's memberships (which
     # every scope check reads) in one query.
-    row = db.session.scalars(
-        select(LoginSession)
-        .where(LoginSession.token == token, LoginSession.revoked_at.is_(None))
-        .options(joinedload(LoginSession.user).joinedload(User.memberships))
-    ).unique().first()
+    row = (
+        db.session.scalars(
+            select(LoginSession)
+            .where(LoginSession.token == token, LoginSession.revoked_at.is_(None))
+            .options(joinedload(LoginSession.user).joinedload(User.memberships))
+        )
+        .unique()
+        .first()
+    )
     if row is None or not row.user.is_active:
         return None
     now = utcnow()

@@ -135,6 +135,10 @@ PARAMETERS = {
     "notice_id": lambda p: p.notice.id,
     "record_id": lambda p: p.visit.id,
     "kind": lambda p: "visit",
+    # The org tree's create and rename routes: a level and a node of it (a grid).
+    "level": lambda p: "grids",
+    "node_id": lambda p: p.grid.id,
+    "op_id": lambda p: uuid.uuid4(),
     # Admin's account pages: root's own id; without `confirm=yes` the action only asks.
     "user_id": lambda p: p.visit.author_id,
     "action": lambda p: "deactivate",

@@ -6,6 +6,7 @@ from webapp.admin import (  # noqa: E402,F401
     audit_views,
     case_settings_views,
     import_views,
+    org_views,
     settings_views,
     user_views,
     views,

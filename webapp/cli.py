@@ -113,6 +113,22 @@ def move_user_command(username: str, from_grid: int, to_grid: int):
     click.echo(f"Moved {user.username} from grid {from_grid} to grid {to_grid}.")
 
 
+@user_cli.command("handover")
+@click.argument("username")
+@click.option("--to", "successor_name", required=True, help="The successor's username.")
+def handover_user_command(username: str, successor_name: str):
+    """Hand a leaving worker's grids and open cases to a successor (工作交接)."""
+    from webapp.admin.handover import hand_over
+
+    leaver, successor = _account(username), _account(successor_name)
+    moved: dict[str, int] = {}
+    _account_change(lambda: moved.update(hand_over(None, leaver, successor)))
+    click.echo(
+        f"Handed {moved['grids']} grid(s) and {moved['cases']} open case(s) "
+        f"from {leaver.username} to {successor.username}."
+    )
+
+
 sla_cli = AppGroup("sla", help="Time limits of cases.")
 
 

@@ -106,6 +106,7 @@ CASE_ACTION_LABELS = {
     "return": _l("Returned by the department"),
     "review": _l("Reviewed by the street office"),
     "close_unresolvable": _l("Closed as unresolvable"),
+    "handover": _l("Handed over to a successor"),
 }
 
 # Buttons say what pressing them does (受理), never what has been done (已受理).

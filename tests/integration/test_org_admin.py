@@ -193,3 +193,63 @@ def test_grids_of_different_communities_are_not_merged(admin, world):
     response = post(admin, f"/admin/org/grids/{g1.id}/merge", into_grid=g3.id, confirm="yes")
     assert response.status_code == 422
     assert db.session.get(Grid, g1.id) is not None
+
+
+# --- handover ------------------------------------------------------------------------------------
+
+
+def test_a_handover_moves_the_grid_and_open_cases_with_a_timeline_entry(app, admin, world):
+    g1 = world.grids["G1"]
+    open_case, escalated = f.gen_case(grid=g1), f.gen_case(grid=g1, level="community")
+    successor = f.gen_user("newcomer", "grid_worker", world.grids["G3"])
+    db.session.commit()
+    leaver_id, successor_id = world.users["worker_g1"].id, successor.id
+    open_id, escalated_id = open_case.id, escalated.id
+    leaving_phone = SyncClient(signed_in(app, "worker_g1"))
+    _, cursor = leaving_phone.pull_all()
+
+    page = admin.get(f"/admin/users/{leaver_id}/handover")
+    assert page.status_code == 200 and open_case.number in page.get_data(as_text=True)
+    response = post(
+        admin,
+        f"/admin/users/{leaver_id}/handover",
+        f"/admin/users/{leaver_id}/handover",
+        successor=successor_id,
+    )
+    assert response.status_code == 303
+
+    db.session.expire_all()
+    events = [e for e in db.session.get(Case, open_id).events if e.action == "handover"]
+    assert len(events) == 1 and events[0].data["to_user_id"] == successor_id
+    assert not [e for e in db.session.get(Case, escalated_id).events if e.action == "handover"]
+    assert {m.scope_id for m in db.session.get(f.User, successor_id).memberships} == {
+        g1.id,
+        world.grids["G3"].id,
+    }
+    assert db.session.query(Membership).filter_by(user_id=leaver_id).count() == 0
+    changes, _ = leaving_phone.pull_all(cursor)
+    assert ids_of(changes, "grid", True) == {g1.id}
+    assert audited("user_handover")[0].detail["cases"] == 1
+
+
+def test_handover_from_the_command_line(app, world):
+    f.gen_case(grid=world.grids["G2"])
+    db.session.commit()
+    result = app.test_cli_runner().invoke(
+        args=["user", "handover", "worker_g2", "--to", "worker_g1"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "1 grid(s) and 1 open case(s)" in result.output
+    db.session.expire_all()
+    worker = db.session.query(f.User).filter_by(username="worker_g1").one()
+    assert {m.scope_id for m in worker.memberships} == {world.grids["G1"].id, world.grids["G2"].id}
+    refused = app.test_cli_runner().invoke(
+        args=["user", "handover", "worker_g1", "--to", "worker_g1"]
+    )
+    assert refused.exit_code != 0
+
+
+def test_only_admin_hands_over(app, world):
+    staff = signed_in(app, "staff_c1")
+    leaver = world.users["worker_g1"].id
+    assert staff.get(f"/admin/users/{leaver}/handover").status_code == 403

@@ -85,11 +85,12 @@ def test_same_seed_gives_identical_rows_and_another_seed_does_not():
 
 def test_small_scale_counts_are_within_the_contract(demo):
     session, counts = demo
-    assert counts["streets"] == session.scalar(select(func.count(Street.id))) == 1
-    assert counts["communities"] == 3
-    assert counts["grids"] == 12
-    assert 2700 <= counts["households"] <= 3300
-    assert 6500 <= counts["residents"] <= 8500
+    # The first street (3 communities, 12 grids) and the small second one (1 community, 1 grid).
+    assert counts["streets"] == session.scalar(select(func.count(Street.id))) == 2
+    assert counts["communities"] == 4
+    assert counts["grids"] == 13
+    assert 2900 <= counts["households"] <= 3600
+    assert 7000 <= counts["residents"] <= 9200
     assert counts["residents"] == session.scalar(select(func.count(Resident.id)))
     for kind in ("visits", "disputes", "elderly_checks", "hazards"):
         assert counts[kind] > 20, kind
@@ -103,14 +104,15 @@ def test_every_grid_has_between_two_and_three_hundred_households(demo):
     assert all(200 <= n <= 300 for _, n in per_grid)
 
 
-def test_the_fifteen_demo_accounts_have_their_roles_and_scopes(demo):
+def test_the_demo_accounts_have_their_roles_and_scopes(demo):
     session, _ = demo
-    street = session.scalar(select(Street))
+    street, second_street = session.scalars(select(Street).order_by(Street.code)).all()
     communities = session.scalars(select(Community).order_by(Community.code)).all()
     grids = session.scalars(select(Grid).join(Community).order_by(Community.code, Grid.code)).all()
     expected = {
         "admin": ("admin", "all", None),
         "street1": ("street_staff", "street", street.id),
+        "street2": ("street_staff", "street", second_street.id),
         "community1": ("community_staff", "community", communities[0].id),
     }
     expected |= {f"worker{i}": ("grid_worker", "grid", g.id) for i, g in enumerate(grids, 1)}
@@ -119,9 +121,15 @@ def test_the_fifteen_demo_accounts_have_their_roles_and_scopes(demo):
             select(Department.name, Department.id).where(Department.street_id == street.id)
         ).all()
     )
+    second_departments = dict(
+        session.execute(
+            select(Department.name, Department.id).where(Department.street_id == second_street.id)
+        ).all()
+    )
     expected |= {
         "dept1": ("department_staff", "department", departments["城管执法中队"]),
         "fire1": ("department_staff", "department", departments["消防救援站"]),
+        "dept2": ("department_staff", "department", second_departments["城管执法中队"]),
     }
     users = session.scalars(select(User)).all()
     assert {u.username for u in users} == set(expected)
@@ -136,6 +144,14 @@ def test_the_fifteen_demo_accounts_have_their_roles_and_scopes(demo):
     # One hash shared by all accounts, and it is the documented demo password.
     assert len({u.password_hash for u in users}) == 1
     assert PasswordHasher().verify(users[0].password_hash, DEMO_PASSWORD)
+
+
+def test_worker13_holds_the_grid_of_the_second_street(demo):
+    session, _ = demo
+    worker13 = session.scalar(select(User).where(User.username == "worker13"))
+    grid = session.get(Grid, worker13.memberships[0].scope_id)
+    second_street = session.scalars(select(Street).order_by(Street.code)).all()[1]
+    assert grid.community.street_id == second_street.id
 
 
 def test_worker1_holds_the_first_grid_of_the_first_community(demo):

@@ -71,7 +71,7 @@ class ScaleSpec:
     communities_per_street: tuple[int, ...]
     grids_per_community: tuple[int, ...]
     households_per_grid: tuple[int, int]
-    # False: only street1 and community1 get staff accounts (the 15 accounts of DESIGN.md §9).
+    # False: only the street accounts and community1 get staff accounts (DESIGN.md §9).
     every_staff_account: bool
     # Days of older records before the last 90 (two years at district scale, so ledgers, dashboards
     # and `sla tick` are judged on the volume a district keeps). 0: the last 90 days only.
@@ -86,7 +86,9 @@ def _district_spec() -> ScaleSpec:
 
 
 SCALES: dict[str, ScaleSpec] = {
-    "small": ScaleSpec((3,), (4, 4, 4), (220, 245), every_staff_account=False),
+    # The first street (3 communities, 12 grids) and a small second one (1 community, 1 grid) so
+    # that scoping is always tested against someone to leak to (DESIGN.md §9: street2, worker13).
+    "small": ScaleSpec((3, 1), (4, 4, 4, 1), (220, 245), every_staff_account=False),
     "district": _district_spec(),
 }
 
@@ -417,7 +419,7 @@ class _Generator:
             wanted = [
                 w
                 for w in wanted
-                if w[0] in ("admin", "street1", "community1") or w[2] is Role.GRID_WORKER
+                if w[0] in ("admin", "community1") or w[2] in (Role.GRID_WORKER, Role.STREET_STAFF)
             ]
         taken = self.session.scalars(
             select(User.username).where(func.lower(User.username).in_([w[0] for w in wanted]))

@@ -86,7 +86,8 @@ def plan(street_id: int | None, period: str) -> list[tuple[str, str]]:
         (community_user, f"/reports?period={period}"),
         (worker, f"/reports/me?period={period}"),
     ]
-    return [(user, url) for user, url in pages if user]
+    # The same-run baseline: the cheapest page, so a loaded machine shows in the numbers.
+    return [(user, url) for user, url in pages if user] + [("", "/healthz")]
 
 
 def _client(app, username: str):
@@ -102,7 +103,10 @@ def measure(pages: list[tuple[str, str]], runs: int, cpu: dict | None = None) ->
     which a shared, loaded machine inflates far less than wall time (the database's is not in
     it)."""
     app = _app()
-    clients = {user: _client(app, user) for user in {user for user, _url in pages}}
+    clients = {
+        user: _client(app, user) if user else app.test_client()
+        for user in {user for user, _url in pages}
+    }
     timings: dict[str, list[float]] = {}
     for user, url in pages:
         clients[user].get(url)  # warm: templates compiled, calendar cached
@@ -155,6 +159,8 @@ def main() -> None:
     for _user, url in pages:
         one, eight = single[url], merged[url]
         verdict = "ok" if p95(one) <= BUDGET_MS and p95(eight) <= 3 * BUDGET_MS else "OVER"
+        if not _user:
+            verdict = "(baseline)"
         print(
             f"{url[:62]:62} {statistics.median(one):9.0f} / {p95(one):6.0f}"
             f" {statistics.median(cpu[url]):8.0f}"

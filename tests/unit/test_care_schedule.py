@@ -307,3 +307,40 @@ def test_only_the_given_grids_are_listed(gen_grid, gen_household, gen_resident):
     checks = due_elderly_checks([mine.id], date(2026, 11, 21))
     assert [c.resident.grid_id for c in checks] == [mine.id]
     assert due_elderly_checks([], date(2026, 11, 21)) == []
+
+
+def test_the_per_resident_latest_check_agrees_with_the_grouped_one(gen_resident, record_check):
+    """The dashboards read the latest check per resident (care.latest_check_column), the due
+    list by one grouped query: the same rule, so the same answers — the latest reaching check,
+    a correction in place of what it corrects, and only checks before `until`."""
+    from sqlalchemy import select
+
+    from webapp.models import Resident
+    from webapp.rounds.care import latest_check_column, latest_checks_subquery
+
+    latest = gen_resident(living_alone=True, birth_date=BORN_80_PLUS)
+    record_check(latest, date(2026, 10, 1))
+    record_check(latest, date(2026, 11, 18))
+    unreached = gen_resident(living_alone=True, birth_date=BORN_80_PLUS)
+    record_check(unreached, date(2026, 11, 1))
+    record_check(unreached, date(2026, 11, 20), status="not_reached")
+    corrected = gen_resident(living_alone=True, birth_date=BORN_80_PLUS)
+    wrong = record_check(corrected, date(2026, 11, 20))
+    record_check(corrected, date(2026, 11, 2), corrects=wrong)
+    never = gen_resident(living_alone=True, birth_date=BORN_80_PLUS)
+    people = [latest, unreached, corrected, never]
+    grids = {person.grid_id for person in people}
+    today = date(2026, 11, 21)
+    for until in (None, datetime(2026, 11, 10, tzinfo=UTC)):
+        grouped = latest_checks_subquery(grids, today, until=until)
+        expected = dict(
+            db.session.execute(select(grouped.c.resident_id, grouped.c.last_checked_at)).all()
+        )
+        got = dict(
+            db.session.execute(
+                select(Resident.id, latest_check_column(until)).where(
+                    Resident.id.in_([person.id for person in people])
+                )
+            ).all()
+        )
+        assert got == {person.id: expected.get(person.id) for person in people}

@@ -139,6 +139,7 @@ PARAMETERS = {
     "level": lambda p: "grids",
     "node_id": lambda p: p.grid.id,
     "op_id": lambda p: uuid.uuid4(),
+    "verdict": lambda p: "discard",
     # Admin's account pages: root's own id; without `confirm=yes` the action only asks.
     "user_id": lambda p: p.visit.author_id,
     "action": lambda p: "deactivate",

@@ -8,6 +8,7 @@ staff_c1 is community staff of C1; here also staff_c2 of C2 and root, the admin.
 from __future__ import annotations
 
 import re
+import uuid
 
 import pytest
 
@@ -22,6 +23,7 @@ from webapp.models import (
     Grid,
     Household,
     Membership,
+    OpLog,
     Street,
     Visit,
 )
@@ -165,7 +167,7 @@ def test_a_merge_asks_first_then_moves_everything_and_the_workers(app, admin, wo
     phone = SyncClient(signed_in(app, "worker_g1"))
     op = visit_op(world.households["G1"][0], visited_at="2026-11-21T09:00:00+08:00")
     assert phone.results([op])[0]["status"] == "applied"
-    visit_id = __import__("uuid").UUID(op["record_id"])
+    visit_id = uuid.UUID(op["record_id"])
     _, cursor = phone.pull_all()
 
     asked = post(admin, f"/admin/org/grids/{g1.id}/merge", into_grid=g2.id)
@@ -253,3 +255,76 @@ def test_only_admin_hands_over(app, world):
     staff = signed_in(app, "staff_c1")
     leaver = world.users["worker_g1"].id
     assert staff.get(f"/admin/users/{leaver}/handover").status_code == 403
+
+
+# --- quarantined ops -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def held_ops(app, world):
+    """worker_g1 visited in G1, was moved to G3, then pushed two more G1 visits written offline:
+    both are quarantined."""
+    phone = SyncClient(signed_in(app, "worker_g1"))
+    first = visit_op(world.households["G1"][0], visited_at="2026-11-21T09:00:00+08:00")
+    assert phone.results([first])[0]["status"] == "applied"
+    worker = db.session.get(f.User, world.users["worker_g1"].id)
+    membership = next(m for m in worker.memberships)
+    membership.scope_id = world.grids["G3"].id
+    db.session.commit()
+    late = [
+        visit_op(world.households["G1"][n], visited_at="2026-11-21T10:00:00+08:00", notes="晚到")
+        for n in (1, 2)
+    ]
+    assert [r["status"] for r in phone.results(late)] == ["quarantined", "quarantined"]
+    return phone, late
+
+
+def visits_in(grid: Grid) -> int:
+    return db.session.query(Visit).filter_by(grid_id=grid.id).count()
+
+
+def test_staff_apply_one_held_op_and_discard_another(app, world, held_ops):
+    phone, (keep, drop) = held_ops
+    staff = signed_in(app, "staff_c1")
+    page = staff.get("/admin/quarantine")
+    assert page.status_code == 200
+    assert page.get_data(as_text=True).count("/apply") == 2
+
+    assert post(staff, f"/admin/quarantine/{keep['op_id']}/apply").status_code == 303
+    assert post(staff, f"/admin/quarantine/{drop['op_id']}/discard").status_code == 303
+
+    db.session.expire_all()
+    applied = db.session.get(Visit, uuid.UUID(keep["record_id"]))
+    assert applied.author_id == world.users["worker_g1"].id
+    assert applied.grid_id == world.grids["G1"].id
+    assert visits_in(world.grids["G1"]) == 2
+    # The widening was for that one application: the worker still holds only G3.
+    worker = db.session.get(f.User, world.users["worker_g1"].id)
+    assert {m.scope_id for m in worker.memberships} == {world.grids["G3"].id}
+    kept, dropped = (db.session.get(OpLog, uuid.UUID(o["op_id"])) for o in (keep, drop))
+    assert (kept.status, kept.result["review"]["outcome"]) == ("applied", "applied")
+    assert (dropped.status, dropped.result["review"]["outcome"]) == ("discarded", "discarded")
+    again = phone.results([keep, drop])
+    assert [r["status"] for r in again] == ["duplicate", "rejected"]
+    assert again[1]["error"]["code"] == "discarded"
+    assert audited("quarantine_applied") and audited("quarantine_discarded")
+    assert "/apply" not in staff.get("/admin/quarantine").get_data(as_text=True)
+
+
+def test_staff_of_another_community_neither_see_nor_act_on_held_ops(app, world, held_ops):
+    _, (keep, drop) = held_ops
+    other = signed_in(app, "staff_c2")
+    assert keep["op_id"] not in other.get("/admin/quarantine").get_data(as_text=True)
+    assert post(other, f"/admin/quarantine/{keep['op_id']}/apply").status_code == 404
+    assert post(other, f"/admin/quarantine/{drop['op_id']}/discard").status_code == 404
+    db.session.expire_all()
+    assert visits_in(world.grids["G1"]) == 1
+    statuses = {db.session.get(OpLog, uuid.UUID(o["op_id"])).status for o in (keep, drop)}
+    assert statuses == {"quarantined"}
+    worker = signed_in(app, "worker_g2")
+    assert worker.get("/admin/quarantine").status_code == 403
+
+
+def test_admin_sees_every_held_op(admin, held_ops):
+    _, (keep, _drop) = held_ops
+    assert keep["op_id"] in admin.get("/admin/quarantine").get_data(as_text=True)

@@ -8,6 +8,7 @@ from webapp.admin import (  # noqa: E402,F401
     handover_views,
     import_views,
     org_views,
+    quarantine_views,
     settings_views,
     user_views,
     views,

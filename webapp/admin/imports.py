@@ -34,6 +34,7 @@ from sqlalchemy import select
 
 from webapp.audit import record_audit
 from webapp.auth.scope import Scope, compute_scope, scoped
+from webapp.background import start_job
 from webapp.changes import bump
 from webapp.extensions import db
 from webapp.i18n import local_today
@@ -607,20 +608,7 @@ def start_import(user: User, upload: bytes, original_name: str) -> RegisterImpor
 
 
 def run_in_background(job_id: uuid.UUID, commit: bool = False) -> threading.Thread:
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    thread = threading.Thread(
-        target=_run_with_context, args=(app, job_id, commit), name=f"import-{job_id}", daemon=True
-    )
-    thread.start()
-    return thread
-
-
-def _run_with_context(app: Flask, job_id: uuid.UUID, commit: bool) -> None:
-    with app.app_context():
-        try:
-            run_job(job_id, commit=commit)
-        finally:
-            db.session.remove()
+    return start_job(f"import-{job_id}", run_job, job_id, commit=commit)
 
 
 def _finish_check(job: RegisterImport, check: Check) -> None:

@@ -17,6 +17,7 @@ from flask import Flask, current_app
 from webapp import clock
 from webapp.audit import record_audit
 from webapp.auth.scope import Scope, compute_scope
+from webapp.background import start_job
 from webapp.extensions import db
 from webapp.models import ExportStatus, LedgerExport, Role, User, utcnow
 from webapp.reports.dashboard import build_dashboard
@@ -85,21 +86,8 @@ def start_export(user: User, period_code: str, area_code: str) -> LedgerExport:
 
 
 def run_in_background(job_id: uuid.UUID) -> threading.Thread:
-    """Build the workbook in a thread with its own app context and database session."""
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    thread = threading.Thread(
-        target=_run_with_context, args=(app, job_id), name=f"ledger-{job_id}", daemon=True
-    )
-    thread.start()
-    return thread
-
-
-def _run_with_context(app: Flask, job_id: uuid.UUID) -> None:
-    with app.app_context():
-        try:
-            run_export(job_id)
-        finally:
-            db.session.remove()
+    """Build the workbook off the request path (webapp/background.py)."""
+    return start_job(f"ledger-{job_id}", run_export, job_id)
 
 
 def run_export(job_id: uuid.UUID, now: datetime | None = None) -> LedgerExport:

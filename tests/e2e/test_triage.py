@@ -45,7 +45,7 @@ def test_a_hazard_left_alone_reaches_the_street_and_is_closed_after_follow_up(
     worker = phone_page()
     log_in(worker, "worker1")
     worker.goto("/grid")
-    worker.locator(".grid-card h2 a").first.click()
+    worker.locator(".grid-work h2 a").first.click()
     worker.locator("ul.list a.row").first.click()
     worker.locator("a.room").first.click()
     worker.get_by_role("link", name="安全隐患").click()
@@ -96,12 +96,30 @@ def test_a_hazard_left_alone_reaches_the_street_and_is_closed_after_follow_up(
     do(
         "分派",
         lambda box: (
-            box.locator("select[name=department]").select_option(index=1),
+            box.locator("select[name=department]").select_option("城管执法中队"),
             box.locator("input[name=due_at]").fill("2030-01-01T10:00"),
         ),
     )
     do("督办", lambda box: box.locator("input[name=deadline]").fill("2030-01-02T10:00"))
-    do("办结", lambda box: box.locator("textarea[name=result]").fill("消防部门已清理通道"))
+
+    # The department is an actor (wave 2): it signs for the case and reports back; the street
+    # reviews the report, and the last approval settles the case (办结).
+    city = browser.new_context(
+        base_url=live_server, locale="zh-CN", timezone_id="Asia/Shanghai"
+    ).new_page()
+    log_in(city, "dept1")
+    city.goto(f"/cases/{case_id}")
+    for verb, fill in (
+        ("签收", None),
+        ("回单", lambda box: box.locator("textarea[name=result]").fill("消防通道已清理")),
+    ):
+        box = action_box(city, verb)
+        if fill:
+            fill(box)
+        box.get_by_role("button", name=verb).click()
+        expect(city.locator(".flashes")).to_contain_text(f"已完成：{verb}")
+    clerk.reload()
+    do("审核", lambda box: box.get_by_text("通过", exact=True).click())
     assert "已办结，待回访" in clerk.locator("dl.facts").inner_text()
 
     # worker1 sees the follow-up on the home page and closes the case.
@@ -127,7 +145,7 @@ def test_the_board_shows_a_new_escalation_without_a_reload(browser, live_server,
     worker = browser.new_context(base_url=live_server, locale="zh-CN").new_page()
     log_in(worker, "worker1")
     worker.goto("/grid")
-    worker.locator(".grid-card h2 a").first.click()
+    worker.locator(".grid-work h2 a").first.click()
     worker.get_by_role("link", name="其他地点的隐患").click()
     worker.fill("#place", "小区南门配电箱")
     worker.select_option("#category", "electrical")

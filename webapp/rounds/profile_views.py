@@ -135,6 +135,4 @@ def search():
     browser history or server logs."""
     query = request.form.get("q", "").strip() if request.method == "POST" else ""
     households, residents = services.search_grid(current_scope(), query, viewer=current_viewer())
-    return render_template(
-        "rounds/search.html", vm=pages.search_vm(query, households, residents)
-    )
+    return render_template("rounds/search.html", vm=pages.search_vm(query, households, residents))

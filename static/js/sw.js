@@ -202,12 +202,28 @@ self.addEventListener("fetch", function (event) {
 
 // Background Sync (Chromium): flush even when no page of ours is open. A rejection asks the
 // browser to try again later, which we want while items are still waiting.
+// A retry the browser queued before a logout must not open (and so re-create) the databases the
+// logout just wiped: with no outbox database there is nothing waiting.
+function outboxExists() {
+  if (!self.indexedDB || !indexedDB.databases) {
+    return Promise.resolve(true);
+  }
+  return indexedDB.databases().then(function (list) {
+    return list.some(function (db) { return db.name === "gridrounds"; });
+  });
+}
+
 self.addEventListener("sync", function (event) {
   if (event.tag === "outbox") {
-    event.waitUntil(GridOutbox.flush().then(function (summary) {
-      if (summary.waiting && !summary.auth) {
-        throw new Error("outbox items are still waiting");
+    event.waitUntil(outboxExists().then(function (exists) {
+      if (!exists) {
+        return undefined;
       }
+      return GridOutbox.flush().then(function (summary) {
+        if (summary.waiting && !summary.auth) {
+          throw new Error("outbox items are still waiting");
+        }
+      });
     }));
   }
 });

@@ -77,6 +77,7 @@ def register_demo_commands(app: Flask) -> None:
             click.echo(f"{name:<{width}}  {count:>9,}")
         click.echo(f"演示数据已加载 / demo data loaded ({scale}, seed {seed}) in {elapsed:.1f} s")
         click.echo(
-            "演示账号 / demo accounts: admin, street1, community1, worker1…worker12 "
+            "演示账号 / demo accounts: admin, street1, community1, worker1…worker12, dept1, fire1;"
+            " second street: street2, worker13, dept2 "
             f"(密码 / password: {DEMO_PASSWORD})"
         )

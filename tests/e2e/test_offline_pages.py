@@ -85,11 +85,14 @@ def test_the_worker_home_leads_with_the_work_and_its_header_fits_one_line(phone,
 
 def visible(page) -> dict:
     """What a worker sees on the page: its text line by line, where its links go and its form
-    fields (the offline line "离线 · 数据更新于" and the parts marked online-only are left out)."""
+    fields (the offline line "离线 · 数据更新于", the parts marked online-only and the copy's live
+    status card — counts and last update, filled by the phone as the download runs — are left
+    out)."""
     return page.evaluate(
         """() => {
         const main = document.getElementById('main');
-        main.querySelectorAll('[data-offline-note], [data-online-only]').forEach(e => e.remove());
+        main.querySelectorAll('[data-offline-note], [data-online-only], [data-offline-copy]')
+          .forEach(e => e.remove());
         const text = main.innerText;
         const lines = text.split('\\n').map(l => l.replace(/\\s+/g, ' ').trim()).filter(Boolean);
         const links = [...main.querySelectorAll('a[href]')].filter(a => a.offsetParent)

@@ -160,3 +160,21 @@ def gen_hazard_case(
     )
     db.session.commit()
     return case
+
+
+def act_on_case(user: User, case: Case, action: str, **payload):
+    """Take a case action as `user` through the one entry point forms and sync use, and commit."""
+    from webapp.cases.actions import apply_case_action
+    from webapp.ops import Op
+
+    result = apply_case_action(
+        user,
+        Op(
+            op_id=uuid.uuid4(),
+            type="case.action",
+            record_id=uuid.uuid4(),
+            payload={"case_id": str(case.id), "action": action, **payload},
+        ),
+    )
+    db.session.commit()
+    return result

@@ -1,18 +1,18 @@
 """The case lifecycle (DESIGN.md §4): who may do what at which level, the timeline, time limits,
 pauses and extensions, follow-up visits, and offline actions that arrive too late."""
 
-import uuid
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
+from tests import factories as f
 from tests.factories import gen_hazard_case
 from webapp.cases import limits
-from webapp.cases.actions import apply_case_action, perform
+from webapp.cases.actions import perform
 from webapp.extensions import db
 from webapp.models import Case, CaseEvent, Notification, utcnow
-from webapp.ops import Conflict, Invalid, Op, OutOfScope
+from webapp.ops import Conflict, Invalid, OutOfScope
 
 
 @pytest.fixture
@@ -37,18 +37,7 @@ def open_case(org, severity="medium") -> Case:
     return gen_hazard_case(org["worker"], org["household"], severity)
 
 
-def act(user, case, action, **payload):
-    result = apply_case_action(
-        user,
-        Op(
-            op_id=uuid.uuid4(),
-            type="case.action",
-            record_id=uuid.uuid4(),
-            payload={"case_id": str(case.id), "action": action, **payload},
-        ),
-    )
-    db.session.commit()
-    return result
+act = f.act_on_case
 
 
 def refused(user, case, action, **payload):

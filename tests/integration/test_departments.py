@@ -9,15 +9,15 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from tests import factories as f
 from tests.factories import gen_hazard_case
 from webapp.auth.scope import compute_scope
 from webapp.cases import limits
-from webapp.cases.actions import apply_case_action
 from webapp.cases.departments import department_figures
 from webapp.cases.services import leader_list
 from webapp.extensions import db
 from webapp.models import Attachment, CaseEvent, CasePart, Department, Notification, utcnow
-from webapp.ops import Conflict, Invalid, Op, OutOfScope
+from webapp.ops import Conflict, Invalid, OutOfScope
 from webapp.rounds.photos import can_view
 
 
@@ -46,18 +46,7 @@ def world(gen_street, gen_community, gen_grid, gen_household, gen_user):
     return dict(household=household, city=city, fire=fire, other_city=other_city, **people)
 
 
-def act(user, case, action, **payload):
-    result = apply_case_action(
-        user,
-        Op(
-            op_id=uuid.uuid4(),
-            type="case.action",
-            record_id=uuid.uuid4(),
-            payload={"case_id": str(case.id), "action": action, **payload},
-        ),
-    )
-    db.session.commit()
-    return result
+act = f.act_on_case
 
 
 def refused(user, case, action, **payload):

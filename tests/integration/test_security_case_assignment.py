@@ -3,16 +3,14 @@ home grid, community and street is refused, and learns nothing of it — no noti
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 from sqlalchemy import select
 
+from tests import factories as f
 from tests.factories import gen_hazard_case
-from webapp.cases.actions import apply_case_action
 from webapp.extensions import db
 from webapp.models import Notification
-from webapp.ops import Invalid, Op
+from webapp.ops import Invalid
 
 
 @pytest.fixture
@@ -39,18 +37,7 @@ def world(gen_street, gen_community, gen_grid, gen_household, gen_user):
     return dict(case=case, **people)
 
 
-def act(user, case, action, **payload):
-    result = apply_case_action(
-        user,
-        Op(
-            op_id=uuid.uuid4(),
-            type="case.action",
-            record_id=uuid.uuid4(),
-            payload={"case_id": str(case.id), "action": action, **payload},
-        ),
-    )
-    db.session.commit()
-    return result
+act = f.act_on_case
 
 
 def notifications_of(user) -> list[str]:

@@ -53,8 +53,19 @@ def percentile(values: list[float], p: float) -> float:
 
 
 class Server:
-    def __init__(self, database_url: str, workers: int, threads: int):
+    """gunicorn serving the app in a child process (gthread, keep-alive), up once /healthz answers.
+
+    Also used by bench/pages.py and bench/soak.py."""
+
+    def __init__(
+        self,
+        database_url: str,
+        workers: int,
+        threads: int,
+        log_path: str = "/tmp/bench_push_server.log",
+    ):
         self.port = free_port()
+        self.log_path = log_path
         self.base = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "DATABASE_URL": database_url, "GRIDROUNDS_ENV": "development"}
         self.process = subprocess.Popen(
@@ -77,7 +88,7 @@ class Server:
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,
-            stderr=open("/tmp/bench_push_server.log", "w"),  # noqa: SIM115
+            stderr=open(log_path, "w"),  # noqa: SIM115
         )
         deadline = time.time() + 300  # a loaded machine boots slowly
         while time.time() < deadline:
@@ -87,7 +98,23 @@ class Server:
             except requests.RequestException:
                 time.sleep(0.3)
         self.stop()
-        raise RuntimeError("server did not come up; see /tmp/bench_push_server.log")
+        raise RuntimeError(f"server did not come up; see {log_path}")
+
+    def worker_pids(self) -> list[int]:
+        """The gunicorn master's children (its workers), from /proc."""
+        master = self.process.pid
+        children = Path(f"/proc/{master}/task/{master}/children")
+        if children.exists():
+            return sorted(int(pid) for pid in children.read_text().split())
+        pids = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # the process ended meanwhile
+            if int(fields[1]) == master:
+                pids.append(int(stat.parent.name))
+        return sorted(pids)
 
     def stop(self) -> None:
         self.process.terminate()
@@ -111,6 +138,21 @@ def logged_in(base: str, username: str) -> requests.Session:
     assert response.status_code == 303, response.status_code
     session.headers.update(API)
     return session
+
+
+def worker_scope(engine, username: str = "worker1") -> tuple[int, int, list[int]]:
+    """(user id, grid id, the grid's household ids) of a grid worker of the demo data."""
+    with engine.connect() as connection:
+        user_id = connection.execute(select(User.id).where(User.username == username)).scalar()
+        grid_id = connection.execute(
+            select(Membership.scope_id).where(Membership.user_id == user_id)
+        ).scalar()
+        households = list(
+            connection.scalars(
+                select(Household.id).where(Household.grid_id == grid_id).order_by(Household.id)
+            )
+        )
+    return user_id, grid_id, households
 
 
 def visit_op(household_id: int) -> dict:
@@ -189,16 +231,7 @@ def main() -> int:
         parser.error("set DATABASE_URL or --database-url")
 
     engine = create_engine(args.database_url.replace("postgresql://", "postgresql+psycopg://"))
-    with engine.connect() as connection:
-        worker = connection.execute(select(User.id).where(User.username == "worker1")).scalar()
-        grid_id = connection.execute(
-            select(Membership.scope_id).where(Membership.user_id == worker)
-        ).scalar()
-        households = list(
-            connection.scalars(
-                select(Household.id).where(Household.grid_id == grid_id).order_by(Household.id)
-            )
-        )
+    worker, grid_id, households = worker_scope(engine)
     print(f"database {engine.url.render_as_string(hide_password=True)} · worker1 grid {grid_id}")
     print(
         f"gunicorn {args.workers} workers × {args.threads} threads · "

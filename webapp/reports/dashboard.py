@@ -10,6 +10,7 @@ means grouping the same rows by another key, not writing new queries.
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
@@ -146,6 +147,7 @@ class Dashboard:
     by_source: list[tuple[str, int]] = field(default_factory=list)
     reports_by_source: list[tuple[str, int]] = field(default_factory=list)
     trend: list[tuple[str, int, int]] = field(default_factory=list)  # (YYYY-MM, opened, closed)
+    # The first LIST_LIMIT by due date; how many there are in all is total.care_overdue.
     overdue_checks: list[care.DueCheck] = field(default_factory=list)
     buildings: list[BuildingCoverage] = field(default_factory=list)
     hazards: list[tuple[str, dict[str, int]]] = field(default_factory=list)
@@ -280,7 +282,9 @@ def _care(board, grids, grid_ids: list[int], as_of: date, until: datetime) -> No
             Household.grid_id.in_(grid_ids),
         )
     )
-    overdue: list[care.DueCheck] = []
+    # A street has thousands of overdue checks and the page lists the first LIST_LIMIT:
+    # keep light tuples for all, and build full DueChecks for those listed only.
+    overdue: list[tuple] = []
     # Thousands of residents share a few hundred combinations of flags and age; the rule runs
     # once per combination (care_flags reads the flags and the age, never the exact birth day).
     rule_of: dict[tuple, tuple[list[str], int | None]] = {}
@@ -299,20 +303,23 @@ def _care(board, grids, grid_ids: list[int], as_of: date, until: datetime) -> No
         due_on = as_of if last_on is None else last_on + timedelta(days=interval)
         if due_on < as_of:
             unit.care_overdue += 1
-            overdue.append(
-                care.DueCheck(
-                    resident=_ScheduledResident(row),
-                    household_id=row.household_id,
-                    address=row.address,
-                    flags=flags,
-                    interval_days=interval,
-                    last_checked_on=last_on,
-                    due_on=due_on,
-                    days_overdue=(as_of - due_on).days,
-                )
-            )
-    overdue.sort(key=lambda check: (check.due_on, check.address, check.resident.id))
-    board.overdue_checks = overdue
+            overdue.append((due_on, row.address, row.id, row, flags, interval, last_on))
+    board.overdue_checks = [
+        care.DueCheck(
+            resident=_ScheduledResident(row),
+            household_id=row.household_id,
+            address=address,
+            flags=flags,
+            interval_days=interval,
+            last_checked_on=last_on,
+            due_on=due_on,
+            days_overdue=(as_of - due_on).days,
+        )
+        # The resident id is unique, so the row itself is never compared.
+        for due_on, address, _id, row, flags, interval, last_on in heapq.nsmallest(
+            LIST_LIMIT, overdue, key=itemgetter(0, 1, 2)
+        )
+    ]
 
 
 def _coverage(board, grids, grid_ids: list[int], until: datetime) -> None:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from webapp.jsonsafe import strict_dumps
 from webapp.push.endpoints import parse_hosts
+from webapp.storage import STORE_BACKENDS
 
 
 def database_url_from_env(instance_path: str) -> str:
@@ -43,6 +44,43 @@ def secret_key_from_env(instance_path: str, production: bool = False) -> str:
     key_file.write_text(key)
     key_file.chmod(0o600)
     return key
+
+
+class StorageMisconfigured(RuntimeError):
+    """STORAGE_BACKEND names no known store, or `s3` without a bucket: refuse to start rather
+    than keep files somewhere the other servers cannot see."""
+
+
+S3_ADDRESSING_STYLES = ("auto", "path", "virtual")
+
+
+def storage_settings_from_env() -> dict:
+    """Where photos and notice files live (webapp/storage.py). S3 credentials are not read here:
+    boto3 finds them itself (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, a profile, a role)."""
+    backend = os.environ.get("STORAGE_BACKEND", "").strip().lower() or "local"
+    if backend not in STORE_BACKENDS:
+        raise StorageMisconfigured(
+            f"STORAGE_BACKEND={backend!r}: use one of {', '.join(STORE_BACKENDS)}."
+        )
+    bucket = os.environ.get("S3_BUCKET", "").strip()
+    if backend == "s3" and not bucket:
+        raise StorageMisconfigured("STORAGE_BACKEND=s3 needs S3_BUCKET.")
+    addressing_style = os.environ.get("S3_ADDRESSING_STYLE", "").strip().lower()
+    if addressing_style and addressing_style not in S3_ADDRESSING_STYLES:
+        raise StorageMisconfigured(
+            f"S3_ADDRESSING_STYLE={addressing_style!r}: use one of "
+            f"{', '.join(S3_ADDRESSING_STYLES)}."
+        )
+    return {
+        "STORAGE_BACKEND": backend,
+        "S3_BUCKET": bucket,
+        # Unset for AWS itself; the service's address otherwise (MinIO, Aliyun OSS, Ceph…).
+        "S3_ENDPOINT_URL": os.environ.get("S3_ENDPOINT_URL", "").strip(),
+        # Objects go under this prefix, so one bucket can hold several deployments.
+        "S3_PREFIX": os.environ.get("S3_PREFIX", "").strip(),
+        # Default: path-style with S3_ENDPOINT_URL (MinIO), boto3's choice without it.
+        "S3_ADDRESSING_STYLE": addressing_style,
+    }
 
 
 def load_config(instance_path: str) -> dict:
@@ -98,6 +136,7 @@ def load_config(instance_path: str) -> dict:
         # Photos and notice files. Several servers need one shared place: a shared folder here, or
         # object storage (STORAGE_BACKEND=s3, below).
         "UPLOAD_FOLDER": os.environ.get("UPLOAD_FOLDER") or str(Path(instance_path) / "uploads"),
+        **storage_settings_from_env(),
         # The VAPID key pair (`flask push keys`); every server must sign with the same one.
         "VAPID_KEY_DIR": os.environ.get("VAPID_KEY_DIR", ""),
         # Web Push (DESIGN.md §6): the VAPID contact; the local hours non-urgent alerts wait out.

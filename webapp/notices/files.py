@@ -6,7 +6,8 @@ re-encoded here, so they are held to their magic bytes (`%PDF-`), the size cap, 
 readable by pypdf — not encrypted, not broken, not too many pages or too much text — because
 the publishing guard reads their text (`pdf_text`): a PDF it cannot read could carry a list
 of ID numbers past it. Files get
-random names under UPLOAD_FOLDER/notices (in the instance folder by default), never in static/.
+random names under "notices/" in the file store (webapp.storage: UPLOAD_FOLDER/notices, in the
+instance folder by default, or a bucket), never in static/.
 Who may fetch them is the views' business: staff in scope always, the public only while the
 notice is published and visible.
 """
@@ -18,9 +19,8 @@ import io
 import logging
 import re
 import unicodedata
-from pathlib import Path
 
-from flask import abort, current_app, send_file
+from flask import current_app
 from flask_babel import gettext as _
 from werkzeug.datastructures import FileStorage
 
@@ -28,13 +28,14 @@ from webapp.extensions import db
 from webapp.models import Notice, NoticeAttachment, NoticeFileKind, User
 from webapp.ops import Invalid
 from webapp.rounds import photos
-from webapp.storage import delete_after_commit, write_new_file
+from webapp.storage import delete_after_commit, read_file, send_stored_file, write_new_file
 
 DEFAULT_MAX_NOTICE_FILE_BYTES = 10 * 1024 * 1024
 MAX_FILES_PER_NOTICE = 12
 PDF_MAGIC = b"%PDF-"
 PDF_CONTENT_TYPE = "application/pdf"
 STORAGE_NAME = re.compile(r"^[0-9a-f]{32}\.(jpg|pdf)$")
+NOTICE_FOLDER = "notices"
 FILE_NAME_LENGTH = 120
 # What the guard will read of one PDF: notices are a few pages; a list of names a few dozen.
 MAX_PDF_PAGES = 200
@@ -47,15 +48,11 @@ def max_file_bytes() -> int:
     return int(current_app.config.get("MAX_NOTICE_FILE_BYTES", DEFAULT_MAX_NOTICE_FILE_BYTES))
 
 
-def notice_folder() -> Path:
-    return Path(current_app.config["UPLOAD_FOLDER"]) / "notices"
-
-
-def file_path(attachment: NoticeAttachment) -> Path:
-    """A path built from a database value must never leave the folder: check the name."""
+def file_key(attachment: NoticeAttachment) -> str:
+    """A key built from a database value must never reach another file: check the name."""
     if not STORAGE_NAME.match(attachment.storage_name):
         raise ValueError(f"unexpected storage name for notice file {attachment.id}")
-    return notice_folder() / attachment.storage_name
+    return f"{NOTICE_FOLDER}/{attachment.storage_name}"
 
 
 def clean_file_name(name: str) -> str:
@@ -176,8 +173,7 @@ def attachment_texts(attachments: list[NoticeAttachment]) -> list[tuple[str, str
     for attachment in attachments:
         if attachment.kind != NoticeFileKind.PDF:
             continue
-        path = file_path(attachment)
-        data = path.read_bytes() if path.is_file() else b""
+        data = read_file(file_key(attachment)) or b""
         texts.append((attachment.file_name, pdf_text(data, attachment.file_name)))
     return texts
 
@@ -194,16 +190,11 @@ def _clean_image(data: bytes, content_type: str, name: str) -> tuple[bytes, int,
 
 def send_notice_file(attachment: NoticeAttachment, cache_control: str):
     """The file as stored, named as uploaded; PDFs are shown by the browser's own viewer."""
-    path = file_path(attachment)
-    if not path.is_file():
-        abort(404)
-    response = send_file(
-        path,
+    response = send_stored_file(
+        file_key(attachment),
         mimetype=attachment.content_type,
         etag=attachment.sha256,
         download_name=attachment.file_name,
-        as_attachment=False,
-        conditional=True,
     )
     response.headers["Cache-Control"] = cache_control
     response.headers["X-Content-Type-Options"] = "nosniff"
@@ -219,9 +210,9 @@ def delete_files_after_commit(attachments: list[NoticeAttachment]) -> None:
     """Remove the files once the rows' deletion has committed (not before: a rollback would
     leave rows pointing at nothing)."""
     for attachment in attachments:
-        delete_after_commit(file_path(attachment))
+        delete_after_commit(file_key(attachment))
         db.session.delete(attachment)
 
 
 def _write_file(data: bytes, suffix: str) -> str:
-    return write_new_file(notice_folder(), data, suffix)
+    return write_new_file(data, suffix, NOTICE_FOLDER)

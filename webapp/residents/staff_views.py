@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import abort, make_response, redirect, render_template, request, send_file, url_for
+from flask import abort, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -158,10 +158,9 @@ def report_photo(report_id: uuid.UUID, photo_id: uuid.UUID):
     )
     if photo is None:
         abort(404)
-    path = photo_pipeline.upload_folder() / photo.storage_name
-    if not photo_pipeline.STORAGE_NAME.match(photo.storage_name) or not path.is_file():
+    if not photo_pipeline.STORAGE_NAME.match(photo.storage_name):
         abort(404)
-    response = send_file(path, mimetype=photo_pipeline.STORED_CONTENT_TYPE, etag=photo.sha256)
+    response = photo_pipeline.send_photo(photo.storage_name, photo.sha256)
     response.headers["Cache-Control"] = "private, max-age=31536000, immutable"
     return response
 

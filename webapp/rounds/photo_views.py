@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import abort, send_file
+from flask import abort
 from flask_login import current_user, login_required
 
 from webapp.audit import record_audit
@@ -30,10 +30,7 @@ def photo(attachment_id: uuid.UUID):
         )
         db.session.commit()
         abort(404)
-    path = photos.photo_path(attachment)
-    if not path.is_file():
-        abort(404)
-    response = send_file(path, mimetype=photos.STORED_CONTENT_TYPE, etag=attachment.sha256)
+    response = photos.send_photo(attachment.storage_name, attachment.sha256)
     # No Cache-Control here: a resident's photo is an authenticated answer, kept by no cache
     # (webapp/security.py sets no-store), so it does not outlive logout on a shared phone.
     response.headers["X-Content-Type-Options"] = "nosniff"

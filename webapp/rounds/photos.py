@@ -3,7 +3,8 @@
 Every upload is checked cheaply first (size, magic bytes, declared type, pixel count read from the
 header) and only then decoded, turned upright, shrunk and re-encoded as a plain JPEG with no
 metadata at all, so GPS coordinates, camera serials and embedded scripts cannot survive. Files get
-random names under UPLOAD_FOLDER, outside `static/`, and are served only to users in scope.
+random names in the file store (webapp.storage: UPLOAD_FOLDER, outside `static/`, or a bucket) and
+are served only to users in scope.
 
 An upload is keyed by a client-made UUID, like a record: the outbox sends the photo first and the
 record that names it in `photo_ids` after, and either may be retried any number of times.
@@ -31,7 +32,7 @@ from webapp.extensions import db
 from webapp.models import Grid, User
 from webapp.models.records import Attachment
 from webapp.ops import Invalid, OutOfScope, parse_uuid
-from webapp.storage import write_new_file
+from webapp.storage import send_stored_file, write_new_file
 
 DEFAULT_MAX_PHOTO_BYTES = 10 * 1024 * 1024
 # A phone camera's default picture is 12 MP (48–50 MP sensors bin to 12); 24 MP leaves room and
@@ -46,8 +47,6 @@ JPEG_QUALITY = 82
 STORED_CONTENT_TYPE = "image/jpeg"
 ALLOWED_CONTENT_TYPES = frozenset({"image/jpeg", "image/png", "image/webp"})
 STORAGE_NAME = re.compile(r"^[0-9a-f]{32}\.jpg$")
-
-# Files written in the current transaction; deleted again if it does not commit (see below).
 
 
 def max_photo_bytes() -> int:
@@ -142,12 +141,22 @@ def store_uploaded_files(
     return ids
 
 
+def photo_key(storage_name: str) -> str:
+    """The store's key for a photo. The name is ours, but check it anyway: a key built from a
+    database value must never reach another file."""
+    if not STORAGE_NAME.match(storage_name):
+        raise ValueError(f"unexpected photo storage name {storage_name!r}")
+    return storage_name
+
+
 def photo_path(attachment: Attachment) -> Path:
-    """Where the file of `attachment` lives. The name is ours, but check it anyway: a path built
-    from a database value must never climb out of the upload folder."""
-    if not STORAGE_NAME.match(attachment.storage_name):
-        raise ValueError(f"unexpected storage name for attachment {attachment.id}")
-    return upload_folder() / attachment.storage_name
+    """Where the file of `attachment` lives when the store is the local folder."""
+    return upload_folder() / photo_key(attachment.storage_name)
+
+
+def send_photo(storage_name: str, etag: str):
+    """The kept JPEG as a response (404 when missing); the caller has checked scope."""
+    return send_stored_file(photo_key(storage_name), mimetype=STORED_CONTENT_TYPE, etag=etag)
 
 
 def can_view(user: User, attachment: Attachment, scope: Scope | None = None) -> bool:
@@ -358,4 +367,4 @@ def _reencode(image: Image.Image) -> tuple[bytes, int, int]:
 
 
 def _write_file(encoded: bytes) -> str:
-    return write_new_file(upload_folder(), encoded, "jpg")
+    return write_new_file(encoded, "jpg")

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import lazyload
 
 from webapp.cases import limits
@@ -245,6 +245,12 @@ def department_figures(
         select(CasePart).where(
             CasePart.department_id.in_(list(figures)),
             CasePart.status != PartStatus.WITHDRAWN,
+            # Only what the figures read: the parts open now and those assigned in the period
+            # (a street's whole history is thousands of parts).
+            or_(
+                CasePart.status.in_(list(ACTIVE_PART_STATUSES)),
+                (CasePart.assigned_at >= since) & (CasePart.assigned_at < until),
+            ),
         )
     )
     for part in parts:

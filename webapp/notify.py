@@ -12,6 +12,7 @@ from typing import Protocol
 
 from sqlalchemy import select
 
+from webapp.dedup import insert_once
 from webapp.extensions import db
 from webapp.models import (
     Community,
@@ -49,11 +50,15 @@ def notify(
     case_id=None,
     urgent: bool = False,
     at: datetime | None = None,
+    dedup_key: str | None = None,
 ) -> list[Notification]:
+    """Write the alert for each of `users` and hand the new rows to the channels. With
+    `dedup_key`, a user who already holds an alert with that key (written earlier, or by a
+    concurrent run an instant ago) is skipped: the alerts actually written are returned, and only
+    they reach the channels, so a skipped alert is not pushed either."""
     user_ids = sorted({u.id if isinstance(u, User) else int(u) for u in users if u is not None})
-    made = []
-    for user_id in user_ids:
-        notification = Notification(
+    rows = [
+        dict(
             user_id=user_id,
             kind=kind,
             title=title[:200],
@@ -62,10 +67,17 @@ def notify(
             case_id=case_id,
             urgent=urgent,
             created_at=at or utcnow(),
+            dedup_key=dedup_key,
+            deliveries={},
         )
-        db.session.add(notification)
-        made.append(notification)
-    db.session.flush()
+        for user_id in user_ids
+    ]
+    if dedup_key is None:
+        made = [Notification(**row) for row in rows]
+        db.session.add_all(made)
+        db.session.flush()
+    else:
+        made = insert_once(Notification, rows, key=["user_id", "dedup_key"])
     for channel in CHANNELS:
         for notification in made:
             channel.enqueue(notification)

@@ -1,5 +1,5 @@
 """`flask sla tick`: red cases climb one level on schedule, alerts go out once per stage, a second
-run changes nothing, and two ticks racing escalate each case once."""
+run changes nothing, and two ticks racing escalate each case once and alert each person once."""
 
 import threading
 from datetime import timedelta
@@ -8,6 +8,8 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.factories import gen_hazard_case
+from tests.racing import meet_after, run_together
+from webapp.cases import sla
 from webapp.cases.sla import tick
 from webapp.extensions import db
 from webapp.models import Case, CaseEvent, Notification
@@ -182,3 +184,49 @@ def test_production_ignores_the_demo_clock(app, org):
     assert clock.now() - utcnow() > timedelta(days=9)
     app.config["PRODUCTION"] = True
     assert abs(clock.now() - utcnow()) < timedelta(seconds=5)
+
+
+def alerts_per_person(case, kind) -> dict[int, int]:
+    rows = db.session.execute(
+        select(Notification.user_id, func.count())
+        .where(Notification.case_id == case.id, Notification.kind == kind)
+        .group_by(Notification.user_id)
+    )
+    return dict(rows.all())
+
+
+def test_two_ticks_that_both_found_no_due_soon_alert_write_one_per_person(org, app, monkeypatch):
+    # No run lock between them (another server's lock file), and each looked before either wrote.
+    case = hazard_case(org)
+    moment = case.warn_at + timedelta(minutes=1)
+    monkeypatch.setattr(sla, "_alerted_in_stage", meet_after(sla._alerted_in_stage))
+    reports = run_together(app, lambda: tick(moment), lambda: tick(moment))
+    per_person = alerts_per_person(case, "due_soon")
+    assert per_person and set(per_person.values()) == {1}
+    assert sum(r.due_soon_alerts for r in reports) == 1
+
+
+def test_two_ticks_that_both_found_no_overdue_alert_write_one_per_person(org, app, monkeypatch):
+    case = hazard_case(org, severity="urgent")
+    for _ in range(2):
+        tick(reload(case).due_at + timedelta(minutes=1))
+    case = reload(case)
+    assert case.level == "street"
+    moment = case.due_at + timedelta(minutes=1)
+    monkeypatch.setattr(sla, "_alerted_in_stage", meet_after(sla._alerted_in_stage))
+    reports = run_together(app, lambda: tick(moment), lambda: tick(moment))
+    per_person = alerts_per_person(case, "overdue")
+    assert per_person and set(per_person.values()) == {1}
+    assert sum(r.overdue_alerts for r in reports) == 1
+
+
+def test_alerts_of_a_new_stage_are_not_taken_for_the_old_ones(org):
+    case = hazard_case(org)
+    tick(case.warn_at + timedelta(minutes=1))
+    tick(case.due_at + timedelta(minutes=1))  # escalates: a new stage at the community
+    case = reload(case)
+    assert tick(case.warn_at + timedelta(minutes=1)).due_soon_alerts == 1
+    keys = db.session.scalars(
+        select(Notification.dedup_key).where(Notification.kind == "due_soon")
+    ).all()
+    assert len(set(keys)) == 2

@@ -795,7 +795,7 @@ def _everyone_involved(case: Case) -> set[int]:
     return actors
 
 
-def notify_escalation(case: Case, at: datetime | None = None) -> None:
+def notify_escalation(case: Case, at: datetime | None = None, dedup_key: str | None = None) -> None:
     role = HANDLER_ROLE[CaseLevel(case.level)]
     notify(
         members_for_grid(case.home_grid_id, role),
@@ -805,6 +805,7 @@ def notify_escalation(case: Case, at: datetime | None = None) -> None:
         case_id=case.id,
         urgent=case.severity in ("high", "urgent"),
         at=at,
+        dedup_key=dedup_key,
     )
 
 

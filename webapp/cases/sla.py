@@ -3,13 +3,15 @@
 Safe to run every minute from cron on several machines at once: each case is moved inside its own
 transaction under optimistic locking (Case.version), so when two ticks race for the same case one
 wins and the other sees StaleDataError and skips it. Running it twice in a row changes nothing the
-second time: an escalated case starts a new stage with new deadlines.
+second time: an escalated case starts a new stage with new deadlines. Alerts are once per stage by
+a unique key (Notification.dedup_key, see `stage_key`): two ticks that both found a stage not yet
+alerted write one alert per person between them, with or without the run lock.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
@@ -141,6 +143,13 @@ def _tick_one(case_id, now: datetime, report: TickReport) -> None:
             report.due_soon_alerts += 1
 
 
+def stage_key(kind: str, subject, stage_started_at: datetime) -> str:
+    """The dedup key of an alert due once per stage: a stage is known by what it belongs to (a case
+    or a department's part) and the moment it started, written the same way by every server."""
+    started = stage_started_at.astimezone(UTC).isoformat(timespec="microseconds")
+    return f"{kind}:{subject}:{started}"
+
+
 def _escalates(case: Case) -> bool:
     return case.status != CaseStatus.RESOLVED and CaseLevel(case.level) in NEXT_LEVEL
 
@@ -161,19 +170,27 @@ def _escalate(case: Case, now: datetime) -> None:
     )
     bump(case)
     db.session.flush()  # the version check happens here
-    notify_escalation(case, at=now)
+    notify_escalation(
+        case, at=now, dedup_key=stage_key("escalated", case.id, case.stage_started_at)
+    )
+
+
+def _alerted_in_stage(case_id, kind: str, since: datetime, users=None) -> bool:
+    """Whether an alert of `kind` went out for the case since the stage began. Only a shortcut:
+    a concurrent tick may write one right after this reads none, and the key then drops ours."""
+    query = select(Notification.id).where(
+        Notification.case_id == case_id,
+        Notification.kind == kind,
+        Notification.created_at >= since,
+    )
+    if users is not None:
+        query = query.where(Notification.user_id.in_(users))
+    return db.session.scalar(query.limit(1)) is not None
 
 
 def _alert_once(case: Case, kind: str, title: str, now: datetime, urgent: bool) -> bool:
-    """One alert of each kind per stage: the stage start is the dedup key."""
-    already = db.session.scalar(
-        select(Notification.id).where(
-            Notification.case_id == case.id,
-            Notification.kind == kind,
-            Notification.created_at >= case.stage_started_at,
-        )
-    )
-    if already is not None:
+    """One alert of each kind per stage, to whoever handles the case at its level."""
+    if _alerted_in_stage(case.id, kind, case.stage_started_at):
         return False
     role = HANDLER_ROLE[CaseLevel(case.level)]
     users = set(members_for_grid(case.home_grid_id, role))
@@ -181,8 +198,17 @@ def _alert_once(case: Case, kind: str, title: str, now: datetime, urgent: bool) 
         users.add(case.assigned_user_id)
     if case.status == CaseStatus.RESOLVED:
         users = set(members_for_grid(case.home_grid_id, Role.GRID_WORKER))
-    notify(users, kind, title, url=f"/cases/{case.id}", case_id=case.id, urgent=urgent, at=now)
-    return True
+    made = notify(
+        users,
+        kind,
+        title,
+        url=f"/cases/{case.id}",
+        case_id=case.id,
+        urgent=urgent,
+        at=now,
+        dedup_key=stage_key(kind, case.id, case.stage_started_at),
+    )
+    return bool(made)
 
 
 def _alert_part_once(part_id: int, now: datetime) -> bool:
@@ -197,15 +223,7 @@ def _alert_part_once(part_id: int, now: datetime) -> bool:
     staff = department_staff(part.department_id)
     if not staff:
         return False
-    already = db.session.scalar(
-        select(Notification.id).where(
-            Notification.case_id == part.case_id,
-            Notification.kind == kind,
-            Notification.user_id.in_(staff),
-            Notification.created_at >= part.stage_started_at,
-        )
-    )
-    if already is not None:
+    if _alerted_in_stage(part.case_id, kind, part.stage_started_at, users=staff):
         return False
     case = db.session.get(Case, part.case_id)
     title = (
@@ -213,7 +231,7 @@ def _alert_part_once(part_id: int, now: datetime) -> bool:
         if state is limits.SlaState.RED
         else _("Due soon: %(title)s", title=case.title)
     )
-    notify(
+    made = notify(
         staff,
         kind,
         title,
@@ -221,5 +239,6 @@ def _alert_part_once(part_id: int, now: datetime) -> bool:
         case_id=case.id,
         urgent=state is limits.SlaState.RED,
         at=now,
+        dedup_key=stage_key(kind, f"part-{part.id}", part.stage_started_at),
     )
-    return True
+    return bool(made)

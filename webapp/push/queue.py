@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from sqlalchemy import String, cast, func, select
 
 from webapp import clock
+from webapp.dedup import insert_once
 from webapp.extensions import db
 from webapp.i18n import SHANGHAI
 from webapp.models import Notice, Notification, PushMessage, PushSubscription, User
@@ -76,18 +77,25 @@ class WebPushChannel:
             "url": notification.url or "/notifications",
             "tag": tag,
         }
-        for subscription in subscriptions:
-            db.session.add(
-                PushMessage(
+        # One message per browser per alert, even if this alert is handed over again.
+        insert_once(
+            PushMessage,
+            [
+                dict(
                     subscription_id=subscription.id,
                     notification_id=notification.id,
                     payload=payload,
                     urgency="high" if notification.urgent else "normal",
                     ttl=ALERT_TTL,
                     not_before=not_before,
+                    attempts=0,
+                    last_error="",
                     created_at=created,
                 )
-            )
+                for subscription in subscriptions
+            ],
+            key=["subscription_id", "notification_id"],
+        )
 
 
 def enqueue_to_topic(
@@ -156,24 +164,12 @@ def enqueue_notice(notice: Notice, community_ids: list[int], now: datetime | Non
 DIGEST_WINDOW = timedelta(hours=24)
 
 
-def _digested_today(subscription_ids: set[int], tag: str, now: datetime) -> set[int]:
-    if not subscription_ids:
-        return set()
-    day_start = datetime.combine(now.astimezone(SHANGHAI).date(), time(0), SHANGHAI)
-    rows = db.session.execute(
-        select(PushMessage.subscription_id, PushMessage.payload).where(
-            PushMessage.subscription_id.in_(subscription_ids),
-            PushMessage.created_at >= day_start,
-        )
-    )
-    return {sid for sid, payload in rows if (payload or {}).get("tag") == tag}
-
-
 def enqueue_digests(now: datetime | None = None) -> int:
     """One push per subscribed browser of each user who chose the daily digest, counting the
     non-urgent alerts of the last 24 hours they have not read. Run once a day from cron."""
     now = now or clock.now()
     since = now - DIGEST_WINDOW
+    day_key = f"digest:{now.astimezone(SHANGHAI).date().isoformat()}"
     made = 0
     for user in db.session.scalars(
         select(User).where(User.alert_digest.is_(True), User.is_active.is_(True))
@@ -197,19 +193,24 @@ def enqueue_digests(now: datetime | None = None) -> int:
             "tag": f"digest-{user.id}",
         }
         subscriptions = _subscriptions_with_topic(user_topic(user.id), user_id=user.id)
-        # Once a day: a second run (cron retried, two servers) finds today's and adds none.
-        already = _digested_today({s.id for s in subscriptions}, payload["tag"], now)
-        for subscription in subscriptions:
-            if subscription.id in already:
-                continue
-            db.session.add(
-                PushMessage(
-                    subscription_id=subscription.id,
-                    payload=payload,
-                    urgency="normal",
-                    ttl=ALERT_TTL,
-                    created_at=now,
-                )
+        # Once a day per browser: a second run (cron retried, two servers) inserts none.
+        made += len(
+            insert_once(
+                PushMessage,
+                [
+                    dict(
+                        subscription_id=subscription.id,
+                        dedup_key=day_key,
+                        payload=payload,
+                        urgency="normal",
+                        ttl=ALERT_TTL,
+                        attempts=0,
+                        last_error="",
+                        created_at=now,
+                    )
+                    for subscription in subscriptions
+                ],
+                key=["subscription_id", "dedup_key"],
             )
-            made += 1
+        )
     return made

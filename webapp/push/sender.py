@@ -86,9 +86,12 @@ def next_due(now: datetime, after_id: int) -> PushMessage | None:
         .limit(1)
     )
     if db.engine.dialect.name == "postgresql":
-        # Two drains at once (cron overlapping a slow run) each take different rows; the lock
-        # is held while posting and released by the commit after it.
-        query = query.with_for_update(of=PushMessage, skip_locked=True)
+        # Two drains at once (cron overlapping a slow run, two servers) each claim different
+        # messages, so none is posted twice; the lock is held while posting and released by the
+        # commit after it. The browser's subscription is claimed with its message: one drain at
+        # a time posts to a browser (a 429 holds all of it), and two drains never both update one
+        # subscription row, which could deadlock them. (SQLite is one machine: its run lock.)
+        query = query.with_for_update(of=[PushMessage, PushSubscription], skip_locked=True)
     return db.session.scalar(query)
 
 
@@ -169,11 +172,11 @@ def prepare_one(message: PushMessage, now: datetime, report: SendReport) -> _Pos
 
 def finish_one(
     message: PushMessage, outcome: Exception | None, now: datetime, report: SendReport
-) -> None:
-    """Record what the post of `message` came to."""
+) -> bool:
+    """Record what the post of `message` came to; True when it was delivered."""
     subscription = db.session.get(PushSubscription, message.subscription_id)
     if subscription is None:  # dropped while the post was in flight (a 404/410 beside it)
-        return
+        return False
     try:
         if outcome is not None:
             raise outcome
@@ -182,31 +185,39 @@ def finish_one(
         if status in (404, 410):
             delete_subscription(subscription)
             report.gone += 1
-            return
+            return False
         message.last_error = f"{status}: {str(error)[:500]}"
         if status == 429:
             until = retry_after(error.retry_after, now)
             message.not_before = until
             subscription.retry_after = until
             report.deferred += 1
-            return
+            return False
         _failed(message, now, report)
-        return
+        return False
     except Exception as error:  # the network: DNS, refused, timeout…
         message.last_error = f"{type(error).__name__}: {str(error)[:500]}"
         _failed(message, now, report)
-        return
+        return False
     message.sent_at = now
     message.last_error = ""
     subscription.last_success_at = now
-    if message.notification_id is not None:
-        notification = db.session.get(Notification, message.notification_id)
+    report.sent += 1
+    return True
+
+
+def mark_delivered(notification_ids: set[int], now: datetime) -> None:
+    """Note the Web Push delivery on the alerts. One alert goes to several browsers, which two
+    drains may be posting at once: each drain updates the alerts in id order, flushing as it
+    goes, so neither can hold one the other waits for while waiting for one it holds."""
+    for notification_id in sorted(notification_ids):
+        notification = db.session.get(Notification, notification_id)
         if notification is not None:
             notification.deliveries = {
                 **(notification.deliveries or {}),
                 "webpush": now.isoformat(),
             }
-    report.sent += 1
+            db.session.flush()
 
 
 def _failed(message: PushMessage, now: datetime, report: SendReport) -> None:
@@ -243,8 +254,11 @@ def send_pending(now: datetime | None = None) -> SendReport:
                 db.session.commit()
                 break
             outcomes = list(pool.map(lambda pair: pair[1].send(), wave))
+            delivered = set()
             for (message, _), outcome in zip(wave, outcomes, strict=True):
-                finish_one(message, outcome, now, report)
+                if finish_one(message, outcome, now, report) and message.notification_id:
+                    delivered.add(message.notification_id)
+            mark_delivered(delivered, now)
             db.session.commit()
     db.session.execute(PushMessage.__table__.delete().where(PushMessage.sent_at < now - KEEP_SENT))
     db.session.commit()

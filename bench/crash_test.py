@@ -265,11 +265,22 @@ def push_all(
         pending = [op for op in pending if op["op_id"] not in done]
 
 
-def killer(server: Server, stop: threading.Event, stats: Stats, low: float, high: float) -> None:
+def killer(
+    server: Server,
+    stop: threading.Event,
+    stats: Stats,
+    low: float,
+    high: float,
+    max_kills: int | None = None,
+) -> None:
     """Kill every `low`–`high` s after the last restart; but a server still booting then (a busy
     machine) is first let up and made to serve a moment, so that every kill can land mid-request
-    rather than the run degrading into killing a server that never serves."""
+    rather than the run degrading into killing a server that never serves. After `max_kills`
+    the server is left alone to finish: on a loaded machine, where a boot takes longer than the
+    serving between kills, the run would otherwise crawl."""
     while not stop.wait(random.uniform(low, high)):
+        if max_kills is not None and stats.kills >= max_kills:
+            return
         try:
             server.wait_until_up(timeout=60, stop=stop)
         except RuntimeError:
@@ -327,6 +338,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kill-min", type=float, default=2.0, help="seconds between kills, min")
     parser.add_argument("--kill-max", type=float, default=4.0, help="seconds between kills, max")
     parser.add_argument("--time-limit", type=float, default=600, help="give up (exit 2) after")
+    parser.add_argument(
+        "--max-kills", type=int, default=None, help="stop killing after this many (default: never)"
+    )
     parser.add_argument("--server", choices=("gunicorn", "flask"), default="gunicorn")
     parser.add_argument("--user", default="worker1")
     parser.add_argument(
@@ -360,7 +374,9 @@ def main(argv: list[str] | None = None) -> int:
     ops = make_ops(args.ops, households)
     stats = Stats()  # time the pushes, not the set-up
     chaos = threading.Thread(
-        target=killer, args=(server, stop, stats, args.kill_min, args.kill_max), daemon=True
+        target=killer,
+        args=(server, stop, stats, args.kill_min, args.kill_max, args.max_kills),
+        daemon=True,
     )
     chaos.start()
     status = 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,7 @@ from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from webapp import static_files
+from webapp import gc_tuning, static_files
 from webapp.config import load_config
 from webapp.extensions import csrf, db, limiter, migrate
 from webapp.jsonsafe import BoundedIntConverter, StrictJSONProvider
@@ -96,6 +97,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
         start_sender_thread(app)
     register_commands(app)
+    gc_tuning.tune_once(gc_tuning.parse_threshold(os.environ.get("GC_THRESHOLD")))
     return app
 
 

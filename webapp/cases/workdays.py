@@ -108,8 +108,8 @@ def calendar_source(year: int, table: CalendarTable | None = None) -> str:
     return "package" if package_covers(year) else "weekdays"
 
 
-def is_workday(day: date) -> bool:
-    table = _table()
+def is_workday(day: date, table: CalendarTable | None = None) -> bool:
+    table = table or _table()
     if day.year in table.years:
         return table.days.get(day, day.weekday() < 5)
     return _package_is_workday(day)
@@ -119,13 +119,14 @@ def add_workdays(start: datetime, days: int) -> datetime:
     """End (23:59:59 Shanghai) of the `days`-th working day after the day of `start`.
     Zero means the end of the start day if it is a working day, else of the next one."""
     day = start.astimezone(SHANGHAI).date()
+    table = _table()  # once per call: the replay of a street-month counts thousands of days
     if days <= 0:
-        while not is_workday(day):
+        while not is_workday(day, table):
             day += timedelta(days=1)
     counted = 0
     while counted < days:
         day += timedelta(days=1)
-        if is_workday(day):
+        if is_workday(day, table):
             counted += 1
     return datetime.combine(day, END_OF_DAY, tzinfo=SHANGHAI).astimezone(UTC)
 
@@ -136,11 +137,12 @@ def workdays_between(start: datetime, end: datetime) -> int:
     sign = 1
     if last < first:
         first, last, sign = last, first, -1
+    table = _table()
     count = 0
     day = first
     while day < last:
         day += timedelta(days=1)
-        if is_workday(day):
+        if is_workday(day, table):
             count += 1
     return sign * count
 

@@ -266,20 +266,16 @@ def _care(board, grids, grid_ids: list[int], as_of: date, until: datetime) -> No
     """Elderly-check compliance as the schedule stood at the end of the period: of the residents
     on the care schedule, the share whose check was not overdue (webapp.rounds.care's rules)."""
     intervals = care.care_intervals()
+    moved_out_households = select(Household.id).where(
+        Household.grid_id.in_(grid_ids), Household.occupancy == Occupancy.MOVED_OUT
+    )
     rows = db.session.execute(
-        select(
-            *care._SCHEDULE_COLUMNS,
-            Household.address,
-            care.latest_check_column(until).label("last_checked_at"),
-        )
-        .join(Household, Household.id == Resident.household_id)
+        select(*care._SCHEDULE_COLUMNS, care.latest_check_column(until).label("last_checked_at"))
+        # The few moved-out households as a hashed NOT IN, not a join with all of the area's
+        # households: a street has ~20,000 and only the listed few addresses are shown.
         .where(
             *care._candidate_filter(grid_ids, as_of),
-            Household.occupancy != Occupancy.MOVED_OUT,
-            # Redundant (a resident's grid is always their household's: moves update both), but
-            # it lets PostgreSQL read the area's households by grid rather than scan all of the
-            # district's (~400 ms of a street-month).
-            Household.grid_id.in_(grid_ids),
+            Resident.household_id.not_in(moved_out_households),
         )
     )
     # A street has thousands of overdue checks and the page lists the first LIST_LIMIT:
@@ -303,22 +299,39 @@ def _care(board, grids, grid_ids: list[int], as_of: date, until: datetime) -> No
         due_on = as_of if last_on is None else last_on + timedelta(days=interval)
         if due_on < as_of:
             unit.care_overdue += 1
-            overdue.append((due_on, row.address, row.id, row, flags, interval, last_on))
-    board.overdue_checks = [
+            overdue.append((due_on, row, flags, interval, last_on))
+    board.overdue_checks = _first_overdue(overdue, as_of)
+
+
+def _first_overdue(overdue: list[tuple], as_of: date) -> list[care.DueCheck]:
+    """The LIST_LIMIT longest overdue, by due day, address and resident, with their addresses
+    read for them (and for those due the same day as the last listed) only."""
+    if not overdue:
+        return []
+    cutoff = heapq.nsmallest(LIST_LIMIT, (entry[0] for entry in overdue))[-1]
+    contenders = [entry for entry in overdue if entry[0] <= cutoff]
+    addresses = dict(
+        db.session.execute(
+            select(Household.id, Household.address).where(
+                Household.id.in_({entry[1].household_id for entry in contenders})
+            )
+        ).all()
+    )
+    contenders.sort(
+        key=lambda entry: (entry[0], addresses.get(entry[1].household_id, ""), entry[1].id)
+    )
+    return [
         care.DueCheck(
             resident=_ScheduledResident(row),
             household_id=row.household_id,
-            address=address,
+            address=addresses.get(row.household_id, ""),
             flags=flags,
             interval_days=interval,
             last_checked_on=last_on,
             due_on=due_on,
             days_overdue=(as_of - due_on).days,
         )
-        # The resident id is unique, so the row itself is never compared.
-        for due_on, address, _id, row, flags, interval, last_on in heapq.nsmallest(
-            LIST_LIMIT, overdue, key=itemgetter(0, 1, 2)
-        )
+        for due_on, row, flags, interval, last_on in contenders[:LIST_LIMIT]
     ]
 
 

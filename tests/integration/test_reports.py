@@ -491,3 +491,39 @@ def test_an_export_of_a_foreign_area_is_refused_with_a_chinese_message(client, l
     assert answer.status_code == 400
     assert "不在您的管辖范围" in answer.get_data(as_text=True)
     assert db.session.scalar(select(LedgerExport)) is None
+
+
+def test_the_trend_counts_cases_opened_and_closed_month_by_month(world):
+    # Opened in September (Shanghai), closed on 1 October at 07:00 Shanghai, i.e. still
+    # 30 September in UTC: the month is the Shanghai one.
+    september = closed_case(world.a1, sh("2026-09-28"), sh("2026-09-30", 7), "satisfied")
+    september.closed_at = sh("2026-10-01", 7)
+    db.session.commit()
+    board = board_for(f"street:{world.street.id}")
+    trend = {month: (opened, closed) for month, opened, closed in board.trend}
+    assert list(trend) == ["2026-05", "2026-06", "2026-07", "2026-08", "2026-09", "2026-10"]
+    # October: quick, late and b_case opened; their follow-ups and September's case closed.
+    assert trend["2026-10"] == (3, 4)
+    assert trend["2026-09"] == (1, 0)
+    assert trend["2026-05"] == (0, 0)
+
+
+def test_the_overdue_list_shows_the_longest_overdue_first_and_at_most_fifty(world):
+    for n in range(55):
+        household = f.gen_household(world.a2)
+        resident = f.gen_resident(household, birth_date=date(1940, 1, 1), living_alone=True)
+        # n = 0 was last reached longest ago: the first due, the first listed.
+        check(world.worker, resident, sh("2026-09-01") + timedelta(days=n // 5))
+    db.session.commit()
+    board = board_for(f"community:{world.community_a.id}")
+    a2 = grid_row(board, world.a2)
+    assert (a2.care_scheduled, a2.care_overdue) == (55, 55)
+    assert board.total.care_overdue == 56  # with the 85-year-old of A1
+    listed = board.overdue_checks
+    assert len(listed) == 50
+    keys = [(check.due_on, check.address, check.resident.id) for check in listed]
+    assert keys == sorted(keys)
+    assert listed[0].due_on == date(2026, 9, 8)  # 1 September + 7 days
+    assert listed[0].days_overdue == (date(2026, 10, 31) - date(2026, 9, 8)).days
+    assert listed[0].flags == ["living_alone", "age_80_plus"]
+    assert all(check.address for check in listed)

@@ -15,7 +15,6 @@ from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from operator import itemgetter
 
 from sqlalchemy import case as sql_case
 from sqlalchemy import func, select
@@ -39,7 +38,6 @@ from webapp.models import (
     ResidentReport,
     Visit,
 )
-from webapp.models.people import years_between
 from webapp.public.figures import CommunityFigures, combine, outcomes_by_grid
 from webapp.reports.periods import Area, Period, _midnight
 from webapp.rounds import care
@@ -236,30 +234,18 @@ def _sum(kind: str, unit_id: int, name: str, members: Iterable[UnitFigures], boa
 
 
 class _ScheduledResident:
-    """A resident's schedule columns without an ORM instance (a street holds thousands of them;
-    building mapped objects for each cost more than the query). The care rule itself stays in one
-    place: these are Resident's own methods."""
+    """A resident's schedule columns without an ORM instance, for the listed overdue checks. The
+    care rule itself stays in one place: these are Resident's own methods."""
 
     __slots__ = ("_row",)
     care_flags = Resident.care_flags
     age_on = Resident.age_on
 
     def __init__(self, row) -> None:
-        # Read through to the row rather than copy its 17 columns: a street has thousands of
-        # overdue checks, and copying them cost more than the rest of the loop.
         self._row = row
 
     def __getattr__(self, name: str):
         return getattr(self._row, name)
-
-
-# The schedule columns that are not who or where the resident is: with the age, what the care
-# rule reads.
-_IDENTITY = {"id", "household_id", "grid_id", "name", "birth_date"}
-_FLAG_COLUMNS = [c.key for c in care._SCHEDULE_COLUMNS if c.key not in _IDENTITY]
-# Their positions in _care's rows (the schedule columns come first, in order): reading a row by
-# position is several times cheaper than through its mapping.
-_COLUMN_INDEX = {c.key: i for i, c in enumerate(care._SCHEDULE_COLUMNS)}
 
 
 def _care(board, grids, grid_ids: list[int], as_of: date, until: datetime) -> None:
@@ -270,7 +256,12 @@ def _care(board, grids, grid_ids: list[int], as_of: date, until: datetime) -> No
         Household.grid_id.in_(grid_ids), Household.occupancy == Occupancy.MOVED_OUT
     )
     rows = db.session.execute(
-        select(*care._SCHEDULE_COLUMNS, care.latest_check_column(until).label("last_checked_at"))
+        select(
+            Resident.id,
+            Resident.grid_id,
+            care.care_flag_mask(as_of),
+            care.latest_check_column(until),
+        )
         # The few moved-out households as a hashed NOT IN, not a join with all of the area's
         # households: a street has ~20,000 and only the listed few addresses are shown.
         .where(
@@ -278,61 +269,58 @@ def _care(board, grids, grid_ids: list[int], as_of: date, until: datetime) -> No
             Resident.household_id.not_in(moved_out_households),
         )
     )
-    # A street has thousands of overdue checks and the page lists the first LIST_LIMIT:
-    # keep light tuples for all, and build full DueChecks for those listed only.
+    # A street has ~8,000 residents on the schedule, sharing a few dozen combinations of flags:
+    # the rule runs once per combination.
+    interval_of_mask: dict[int, int | None] = {}
+    # Thousands of overdue checks, of which the page lists LIST_LIMIT: (due day, resident id,
+    # interval, last check day) for all, full DueChecks for the listed only.
     overdue: list[tuple] = []
-    # Thousands of residents share a few hundred combinations of flags and age; the rule runs
-    # once per combination (care_flags reads the flags and the age, never the exact birth day).
-    rule_of: dict[tuple, tuple[list[str], int | None]] = {}
-    flag_values = itemgetter(*(_COLUMN_INDEX[name] for name in _FLAG_COLUMNS))
-    for row in rows:
-        key = (flag_values(row), years_between(row.birth_date, as_of))
-        if key not in rule_of:
-            flags = _ScheduledResident(row).care_flags(as_of)
-            rule_of[key] = (flags, care.interval_for_flags(flags, intervals))
-        flags, interval = rule_of[key]
+    for resident_id, grid_id, mask, last_checked_at in rows:
+        if mask not in interval_of_mask:
+            interval_of_mask[mask] = care.interval_for_flags(care.flags_from_mask(mask), intervals)
+        interval = interval_of_mask[mask]
         if interval is None:
             continue
-        unit = grids[row.grid_id]
+        unit = grids[grid_id]
         unit.care_scheduled += 1
-        last_on = row.last_checked_at.astimezone(SHANGHAI).date() if row.last_checked_at else None
+        last_on = last_checked_at.astimezone(SHANGHAI).date() if last_checked_at else None
         due_on = as_of if last_on is None else last_on + timedelta(days=interval)
         if due_on < as_of:
             unit.care_overdue += 1
-            overdue.append((due_on, row, flags, interval, last_on))
+            overdue.append((due_on, resident_id, interval, last_on))
     board.overdue_checks = _first_overdue(overdue, as_of)
 
 
 def _first_overdue(overdue: list[tuple], as_of: date) -> list[care.DueCheck]:
-    """The LIST_LIMIT longest overdue, by due day, address and resident, with their addresses
-    read for them (and for those due the same day as the last listed) only."""
+    """The LIST_LIMIT longest overdue, by due day, address and resident; the residents' details
+    are read for them (and for those due the same day as the last listed) only."""
     if not overdue:
         return []
     cutoff = heapq.nsmallest(LIST_LIMIT, (entry[0] for entry in overdue))[-1]
-    contenders = [entry for entry in overdue if entry[0] <= cutoff]
-    addresses = dict(
-        db.session.execute(
-            select(Household.id, Household.address).where(
-                Household.id.in_({entry[1].household_id for entry in contenders})
+    contenders = {entry[1]: entry for entry in overdue if entry[0] <= cutoff}
+    details = db.session.execute(
+        select(*care._SCHEDULE_COLUMNS, Household.address)
+        .join(Household, Household.id == Resident.household_id)
+        .where(Resident.id.in_(list(contenders)))
+    ).all()
+    details.sort(key=lambda row: (contenders[row.id][0], row.address, row.id))
+    listed = []
+    for row in details[:LIST_LIMIT]:
+        due_on, _id, interval, last_on = contenders[row.id]
+        resident = _ScheduledResident(row)
+        listed.append(
+            care.DueCheck(
+                resident=resident,
+                household_id=row.household_id,
+                address=row.address,
+                flags=resident.care_flags(as_of),
+                interval_days=interval,
+                last_checked_on=last_on,
+                due_on=due_on,
+                days_overdue=(as_of - due_on).days,
             )
-        ).all()
-    )
-    contenders.sort(
-        key=lambda entry: (entry[0], addresses.get(entry[1].household_id, ""), entry[1].id)
-    )
-    return [
-        care.DueCheck(
-            resident=_ScheduledResident(row),
-            household_id=row.household_id,
-            address=addresses.get(row.household_id, ""),
-            flags=flags,
-            interval_days=interval,
-            last_checked_on=last_on,
-            due_on=due_on,
-            days_overdue=(as_of - due_on).days,
         )
-        for due_on, row, flags, interval, last_on in contenders[:LIST_LIMIT]
-    ]
+    return listed
 
 
 def _coverage(board, grids, grid_ids: list[int], until: datetime) -> None:
@@ -367,11 +355,6 @@ def _coverage(board, grids, grid_ids: list[int], until: datetime) -> None:
         )
 
 
-def _month_key(moment: datetime) -> str:
-    local = moment.astimezone(SHANGHAI)
-    return f"{local.year:04d}-{local.month:02d}"
-
-
 def _cases_opened(board, grid_ids: list[int], period: Period, until: datetime) -> None:
     """Cases opened in the period by category, status now, level now and source; and a monthly
     trend of opened and closed cases over the months up to the period's end."""
@@ -403,27 +386,28 @@ def _cases_opened(board, grid_ids: list[int], period: Period, until: datetime) -
     for _i in range(TREND_MONTHS):
         months.insert(0, f"{year:04d}-{month:02d}")
         year, month = (year, month - 1) if month > 1 else (year - 1, 12)
-    trend_start = _midnight(date(int(months[0][:4]), int(months[0][5:]), 1))
-    opened = Counter(
-        _month_key(at)
-        for at in db.session.scalars(
-            select(Case.opened_at).where(
-                Case.home_grid_id.in_(grid_ids),
-                Case.opened_at >= trend_start,
-                Case.opened_at < until,
+    # Counted by the database, month by month (a street's half year is thousands of cases).
+    starts = [_midnight(date(int(key[:4]), int(key[5:]), 1)) for key in months]
+    ends = [*starts[1:], until]
+    in_area = Case.home_grid_id.in_(grid_ids)
+    opened_counts = db.session.execute(
+        select(
+            *(
+                func.count().filter(Case.opened_at >= start, Case.opened_at < end)
+                for start, end in zip(starts, ends, strict=True)
             )
-        )
-    )
-    closed = Counter(
-        _month_key(at)
-        for at in db.session.scalars(
-            select(Case.closed_at).where(
-                Case.home_grid_id.in_(grid_ids),
-                Case.closed_at >= trend_start,
-                Case.closed_at < until,
+        ).where(in_area, Case.opened_at >= starts[0], Case.opened_at < until)
+    ).one()
+    closed_counts = db.session.execute(
+        select(
+            *(
+                func.count().filter(Case.closed_at >= start, Case.closed_at < end)
+                for start, end in zip(starts, ends, strict=True)
             )
-        )
-    )
+        ).where(in_area, Case.closed_at >= starts[0], Case.closed_at < until)
+    ).one()
+    opened = dict(zip(months, opened_counts, strict=True))
+    closed = dict(zip(months, closed_counts, strict=True))
     board.trend = [(key, opened.get(key, 0), closed.get(key, 0)) for key in months]
 
 

@@ -13,12 +13,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import case as sql_case
 from sqlalchemy.orm import aliased, load_only
 
 from webapp.extensions import db
 from webapp.i18n import SHANGHAI
 from webapp.models import ElderlyCheck, Household, Occupancy, Resident, Setting
+from webapp.models.people import EDITABLE_CARE_FLAGS, SEVERE_DISABILITY_GRADES
 
 CARE_INTERVALS_KEY = "care_intervals"
 MAX_INTERVAL_DAYS = 365
@@ -162,6 +164,31 @@ def eighty_years_before(today: date) -> date:
         return today.replace(year=today.year - 80)
     except ValueError:  # today is 29 February and that year was a common one
         return date(today.year - 80, 2, 28)
+
+
+# The care flags a rule can read, as the bits of one number the database computes per resident:
+# a street's thousands of scheduled residents then come back as a few small numbers each, and the
+# rule runs once per distinct combination. `Resident.care_flags` stays the definition ("minor"
+# aside, which no rule reads); tests check that the two agree.
+MASK_FLAGS = (*EDITABLE_CARE_FLAGS, "age_80_plus", "severe_disability")
+
+
+def care_flag_mask(today: date):
+    """A column of a query over Resident: the bits of MASK_FLAGS that apply on `today`."""
+    conditions = {flag: getattr(Resident, flag).is_(True) for flag in EDITABLE_CARE_FLAGS}
+    conditions["age_80_plus"] = Resident.birth_date <= eighty_years_before(today)
+    conditions["severe_disability"] = and_(
+        Resident.disabled.is_(True), Resident.disability_grade.in_(SEVERE_DISABILITY_GRADES)
+    )
+    total = None
+    for bit, flag in enumerate(MASK_FLAGS):
+        term = sql_case((conditions[flag], 1 << bit), else_=0)
+        total = term if total is None else total + term
+    return total
+
+
+def flags_from_mask(mask: int) -> list[str]:
+    return [flag for bit, flag in enumerate(MASK_FLAGS) if mask & (1 << bit)]
 
 
 def _candidate_filter(grid_ids: Collection[int], today: date) -> list:

@@ -51,8 +51,10 @@ class World:
     pass
 
 
-def closed_case(grid, opened, resolved, satisfaction, resolve_level="grid", **kw):
-    case = f.gen_case(grid, severity="medium", opened_at=opened, **kw)
+def closed_case(
+    grid, opened, resolved, satisfaction, resolve_level="grid", severity="medium", **kw
+):
+    case = f.gen_case(grid, severity=severity, opened_at=opened, **kw)
     followed = resolved + timedelta(days=1)
     case.status, case.level, case.satisfaction = "closed", resolve_level, satisfaction
     case.resolved_at, case.closed_at = resolved, followed
@@ -527,3 +529,13 @@ def test_the_overdue_list_shows_the_longest_overdue_first_and_at_most_fifty(worl
     assert listed[0].days_overdue == (date(2026, 10, 31) - date(2026, 9, 8)).days
     assert listed[0].flags == ["living_alone", "age_80_plus"]
     assert all(check.address for check in listed)
+
+
+def test_an_urgent_case_is_timed_in_clock_hours_not_working_days(world):
+    # Urgent: settle within 24 clock hours, weekends included (黄金24小时). Both open on
+    # Saturday 24 October at 10:00; one is settled that evening, one on Monday at noon.
+    closed_case(world.a2, sh("2026-10-24"), sh("2026-10-24", 20), "satisfied", severity="urgent")
+    closed_case(world.a2, sh("2026-10-24"), sh("2026-10-26", 12), "satisfied", severity="urgent")
+    db.session.commit()
+    a2 = grid_row(board_for(f"community:{world.community_a.id}"), world.a2)
+    assert (a2.outcomes.closed, a2.outcomes.with_deadline, a2.outcomes.on_time) == (2, 2, 1)

@@ -106,7 +106,8 @@ def handling_deadline(
         return None
     stage = before[starts[-1] :]
     limit = limits.limit_for(limits.Stage.HANDLE, case.category, case.severity, configured)
-    due = add_workdays(stage[0].at, limit.red)
+    # Clock hours for urgent matters (黄金24小时), working days otherwise: the limit's own rule.
+    due = limit.deadlines(stage[0].at)[1]
     paused = timedelta(0)
     paused_since: datetime | None = None
     for event in stage:

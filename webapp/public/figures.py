@@ -9,8 +9,8 @@ Definitions (shown on the page in short, kept here in full):
   deadline in force at that moment. That deadline is replayed from the timeline, the way the
   case page computed it then: the handling stage starts at the last entry that moved the case
   into `open` or `accepted`; its limit is the red threshold for (handle, category, severity) in
-  the current time-limit settings, counted in working days; an `assign` with a due time replaces
-  it; an approved extension moves it (to its `due_at`, or by its `days` in working days); time
+  the current time-limit settings, counted in working days (in clock hours where the limit is
+  set in hours, as for urgent cases: 黄金24小时); an `assign` with a due time replaces it; an approved extension moves it (to its `due_at`, or by its `days` in working days); time
   paused waiting on a resident (pause → resume, or pause → resolve) pushes it out. The rate is
   on-time cases over closed cases.
 - Working days to resolve: working days (Chinese government calendar, webapp.cases.workdays)

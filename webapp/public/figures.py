@@ -10,9 +10,10 @@ Definitions (shown on the page in short, kept here in full):
   case page computed it then: the handling stage starts at the last entry that moved the case
   into `open` or `accepted`; its limit is the red threshold for (handle, category, severity) in
   the current time-limit settings, counted in working days (in clock hours where the limit is
-  set in hours, as for urgent cases: 黄金24小时); an `assign` with a due time replaces it; an approved extension moves it (to its `due_at`, or by its `days` in working days); time
-  paused waiting on a resident (pause → resume, or pause → resolve) pushes it out. The rate is
-  on-time cases over closed cases.
+  set in hours, as for urgent cases: 黄金24小时); an `assign` with a due time replaces it; an
+  approved extension moves it (to its `due_at`, or by its `days` in working days); time paused
+  waiting on a resident (pause → resume, or pause → resolve) pushes it out. The rate is on-time
+  cases over closed cases.
 - Working days to resolve: working days (Chinese government calendar, webapp.cases.workdays)
   from the day the case was opened to the day of its last 办结, averaged. 办结 rather than the
   回访 that closes it: the resident's problem is solved at 办结; the follow-up visit is ours.

@@ -4,16 +4,23 @@ database, the first time (escalations and alerts to write) and the minute after 
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/gr_district .venv/bin/python bench/sla_tick.py
 
 It writes what a real tick writes (escalations, alerts): run it on a database you may change.
+
+`--reopen N` first sets N closed cases (the most recently opened) back to `accepted` at their
+level, red (stage started 10 days ago, yellow 2 days ago, due an hour ago), so that the tick runs
+over that many more active cases — the district data has ~2,400 active of ~200,000 (DESIGN.md §10
+asks for a tick over 200,000 open cases). It changes the database for good: use a copy.
 """
 
 from __future__ import annotations
 
+import argparse
+import os
 import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -22,10 +29,46 @@ from webapp.cases.sla import ACTIVE, tick  # noqa: E402
 from webapp.extensions import db  # noqa: E402
 from webapp.models import Case  # noqa: E402
 
+REOPEN = """
+UPDATE cases SET status = 'accepted', closed_at = NULL, resolved_at = NULL,
+    stage_started_at = :now - interval '10 days', warn_at = :now - interval '2 days',
+    due_at = :now - interval '1 hour', paused_at = NULL, paused_seconds = 0,
+    version = version + 1
+WHERE id IN (SELECT id FROM cases WHERE status = 'closed' ORDER BY opened_at DESC LIMIT :n)
+"""
+
+
+def reopen(count: int, now: datetime) -> None:
+    started = time.perf_counter()
+    done = db.session.execute(text(REOPEN), {"now": now, "n": count}).rowcount
+    db.session.commit()
+    db.session.execute(text("ANALYZE cases"))
+    db.session.commit()
+    elapsed = time.perf_counter() - started
+    print(f"reopened {done:,} closed cases as accepted and red in {elapsed:.1f} s")
+
 
 def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL", ""))
+    parser.add_argument(
+        "--reopen",
+        type=int,
+        default=0,
+        metavar="N",
+        help="first set N closed cases back to accepted, past their due (changes the database)",
+    )
+    args = parser.parse_args()
+    if not args.database_url:
+        parser.error("set DATABASE_URL or --database-url")
+    os.environ["DATABASE_URL"] = args.database_url
     app = create_app()
     with app.app_context():
+        print(f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC · {db.engine.url.database}")
+        if args.reopen:
+            if db.engine.dialect.name != "postgresql":
+                parser.error("--reopen needs PostgreSQL")
+            reopen(args.reopen, datetime.now(UTC))
         total = db.session.scalar(select(func.count()).select_from(Case))
         active = db.session.scalar(
             select(func.count()).select_from(Case).where(Case.status.in_(ACTIVE))
@@ -37,7 +80,6 @@ def main() -> int:
             .where(Case.status.in_(ACTIVE), Case.warn_at < now, Case.paused_at.is_(None))
         )
         db.session.rollback()
-        print(f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC · {db.engine.url.database}")
         print(f"cases {total:,} · active {active:,} · past their yellow threshold {due:,}")
         for label, moment in (("first tick", now), ("a minute later", now + timedelta(minutes=1))):
             started = time.perf_counter()
@@ -46,7 +88,8 @@ def main() -> int:
             print(
                 f"{label:<16} {elapsed:8.2f} s  escalated {len(report.escalated):,}, overdue alerts"
                 f" {report.overdue_alerts:,}, due-soon alerts {report.due_soon_alerts:,},"
-                f" department alerts {report.department_alerts:,}"
+                f" department alerts {report.department_alerts:,}",
+                flush=True,
             )
     return 0
 

@@ -7,6 +7,8 @@ Channels must not send inside the request: they queue, and a worker drains the q
 from __future__ import annotations
 
 from collections.abc import Iterable
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Protocol
 
@@ -84,8 +86,33 @@ def notify(
     return made
 
 
+# A job that alerts about many cases in one run (`sla tick`) asks for the same grids' members
+# again and again, once per case and committing in between; it may keep the answers for the run.
+_members_memo: ContextVar[dict | None] = ContextVar("members_memo", default=None)
+
+
+@contextmanager
+def remembering_members():
+    """Within the block, `members_for_grid` answers each (grid, role) once. For a batch job only:
+    an account changed meanwhile is seen by the next run."""
+    token = _members_memo.set({})
+    try:
+        yield
+    finally:
+        _members_memo.reset(token)
+
+
 def members_for_grid(grid_id: int, role: Role) -> list[int]:
     """Active users holding `role` over the grid (directly, via its community or its street)."""
+    memo = _members_memo.get()
+    if memo is None:
+        return _members_for_grid(grid_id, role)
+    if (grid_id, role) not in memo:
+        memo[(grid_id, role)] = _members_for_grid(grid_id, role)
+    return list(memo[(grid_id, role)])
+
+
+def _members_for_grid(grid_id: int, role: Role) -> list[int]:
     grid = db.session.get(Grid, grid_id)
     community = db.session.get(Community, grid.community_id)
     scope_for_role = {

@@ -33,7 +33,7 @@ from webapp.models import (
     PartStatus,
     Role,
 )
-from webapp.notify import members_for_grid, notify
+from webapp.notify import members_for_grid, notify, remembering_members
 
 ACTIVE = (CaseStatus.OPEN, CaseStatus.ESCALATED, CaseStatus.ACCEPTED, CaseStatus.RESOLVED)
 
@@ -74,14 +74,15 @@ def tick(now: datetime) -> TickReport:
         if _alert_part_once(part_id, now):
             report.department_alerts += 1
         db.session.commit()
-    for case_id in _needing_work(candidate_ids, now):
-        try:
-            _tick_one(case_id, now, report)
-            db.session.commit()
-        except (StaleDataError, OperationalError):
-            # Another tick (or a clerk) changed the case first; its state is the newer truth.
-            db.session.rollback()
-            report.skipped_races += 1
+    with remembering_members():
+        for case_id in _needing_work(candidate_ids, now):
+            try:
+                _tick_one(case_id, now, report)
+                db.session.commit()
+            except (StaleDataError, OperationalError):
+                # Another tick (or a clerk) changed the case first; its state is the newer truth.
+                db.session.rollback()
+                report.skipped_races += 1
     return report
 
 

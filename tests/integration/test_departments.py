@@ -320,3 +320,25 @@ def test_the_tick_alerts_a_department_once_when_its_part_goes_red(world):
     # The part never climbs: the case stays with the street, accepted.
     db.session.expire_all()
     assert (case.level, case.status) == ("street", "accepted")
+
+
+def test_a_department_nobody_staffs_yet_is_alerted_once_somebody_is(world, gen_user):
+    from webapp.cases.sla import tick
+
+    world["fire1"].is_active = False
+    db.session.commit()
+    case = at_street(world, severity="urgent")
+    act(world["street"], case, "assign", department="消防")
+    part = part_of(case, world["fire"])
+    later = part.assigned_at + timedelta(hours=3)
+    assert tick(later).department_alerts == 0  # nobody to tell
+    newcomer = gen_user("fire2", "department_staff", world["fire"])
+    db.session.commit()
+    assert tick(later + timedelta(minutes=1)).department_alerts == 1
+    assert tick(later + timedelta(minutes=2)).department_alerts == 0
+    kinds = db.session.scalars(
+        select(Notification.kind).where(
+            Notification.user_id == newcomer.id, Notification.case_id == case.id
+        )
+    ).all()
+    assert kinds == ["department_overdue"]

@@ -95,18 +95,25 @@ def user_department_ids(user: User) -> set[int]:
 
 
 def department_staff(department_id: int) -> list[int]:
-    return list(
-        db.session.scalars(
-            select(Membership.user_id)
-            .join(User, User.id == Membership.user_id)
-            .where(
-                Membership.role == Role.DEPARTMENT_STAFF,
-                Membership.scope_kind == ScopeKind.DEPARTMENT,
-                Membership.scope_id == department_id,
-                User.is_active.is_(True),
-            )
+    return staff_of_departments([department_id]).get(department_id, [])
+
+
+def staff_of_departments(department_ids: Iterable[int]) -> dict[int, list[int]]:
+    """Active staff accounts of each department (one query, for a batch of departments)."""
+    staff: dict[int, list[int]] = {}
+    for department_id, user_id in db.session.execute(
+        select(Membership.scope_id, Membership.user_id)
+        .join(User, User.id == Membership.user_id)
+        .where(
+            Membership.role == Role.DEPARTMENT_STAFF,
+            Membership.scope_kind == ScopeKind.DEPARTMENT,
+            Membership.scope_id.in_(list(department_ids)),
+            User.is_active.is_(True),
         )
-    )
+        .order_by(Membership.user_id)
+    ):
+        staff.setdefault(department_id, []).append(user_id)
+    return staff
 
 
 # --- parts and their clocks ---------------------------------------------------------------------

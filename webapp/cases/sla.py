@@ -21,7 +21,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from webapp.cases import limits
 from webapp.cases.actions import HANDLER_ROLE, NEXT_LEVEL, notify_escalation, write_event
-from webapp.cases.departments import department_staff, part_sla
+from webapp.cases.departments import department_staff, part_sla, staff_of_departments
 from webapp.changes import bump
 from webapp.extensions import db
 from webapp.models import (
@@ -133,8 +133,12 @@ def _parts_needing_alerts(part_ids: list, now: datetime) -> list:
         parts = db.session.scalars(
             select(CasePart).where(CasePart.id.in_(part_ids[start : start + CHUNK]))
         ).all()
+        # A department nobody staffs yet has nobody to alert (and is alerted once somebody is).
+        staffed = staff_of_departments({part.department_id for part in parts})
         keys = {}
         for part in parts:
+            if not staffed.get(part.department_id):
+                continue
             state = part_sla(part, now)
             if state is limits.SlaState.RED:
                 kind = "department_overdue"

@@ -29,7 +29,13 @@ API = {"X-GridRounds-Client": "1"}
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-n", type=int, default=300)
-    parser.add_argument("--profile", action="store_true")
+    parser.add_argument(
+        "--profile",
+        nargs="?",
+        const="/api/v1/me",
+        default=None,
+        help="profile one call (default /api/v1/me; or 'one-op push', 'empty incremental pull')",
+    )
     args = parser.parse_args()
     app = create_app()
     client = app.test_client()
@@ -93,9 +99,9 @@ def main() -> int:
         profile = cProfile.Profile()
         profile.enable()
         for _ in range(args.n):
-            calls["/api/v1/me"]()
+            calls[args.profile]()
         profile.disable()
-        pstats.Stats(profile).sort_stats("tottime").print_stats(25)
+        pstats.Stats(profile).sort_stats("cumulative").print_stats(45)
     return 0
 
 

@@ -456,6 +456,10 @@
     try {
       await OB.wipe();
     } catch (error) { /* still log out */ }
+    // A Background Sync retry may have the outbox open in the service worker, and reopen it as
+    // this page deletes it: the worker wipes too, and stops retrying until the next login.
+    const worker = navigator.serviceWorker && navigator.serviceWorker.controller;
+    if (worker) worker.postMessage({ type: "wipe" });
     forget();
     form.setAttribute("data-wiped", "");
     return form.submit();

@@ -50,9 +50,13 @@ self.addEventListener("message", function (event) {
     // `activate`; it asks again, so the first page after login works offline at once.
     event.waitUntil(self.clients.claim());
   } else if (type === "wipe") {
-    event.waitUntil(GridOutbox.wipe()); // logout with nothing waiting: see outbox.js
+    // Logout (see outbox.js): this worker's own connections close and whatever a flush of its
+    // opened meanwhile is deleted too; no Background Sync retry runs until someone signs in.
+    signedOut = true;
+    event.waitUntil(GridOutbox.wipe());
   } else if (type === "ensure-shell") {
     // Logout wiped every cache; the next signed-in page asks for the shell back.
+    signedOut = false;
     event.waitUntil(caches.has(SHELL).then(function (present) { return present ? null : precache(); }));
   }
 });
@@ -204,7 +208,12 @@ self.addEventListener("fetch", function (event) {
 // browser to try again later, which we want while items are still waiting.
 // A retry the browser queued before a logout must not open (and so re-create) the databases the
 // logout just wiped: with no outbox database there is nothing waiting.
+var signedOut = false;
+
 function outboxExists() {
+  if (signedOut) {
+    return Promise.resolve(false);
+  }
   if (!self.indexedDB || !indexedDB.databases) {
     return Promise.resolve(true);
   }

@@ -112,22 +112,34 @@ def csrf_token_from(html: str) -> str:
     return match.group(1) or match.group(2)
 
 
+def log_in(client, username: str, password: str = factories.TEST_PASSWORD):
+    """Sign `client` in through the real login form (CSRF included): the tests' one login."""
+    page = client.get("/login")
+    response = client.post(
+        "/login",
+        data={
+            "username": username,
+            "password": password,
+            "csrf_token": csrf_token_from(page.get_data(as_text=True)),
+        },
+    )
+    assert response.status_code == 303, f"login as {username} failed"
+    return response
+
+
+def signed_in_client(app, username: str):
+    """A fresh client of `app` signed in as `username`; several users can act side by side."""
+    client = app.test_client()
+    log_in(client, username)
+    return client
+
+
 @pytest.fixture
 def login_as(client):
     """Log the test client in through the real login form (CSRF included)."""
 
     def login(username: str, password: str = factories.TEST_PASSWORD):
-        page = client.get("/login")
-        response = client.post(
-            "/login",
-            data={
-                "username": username,
-                "password": password,
-                "csrf_token": csrf_token_from(page.get_data(as_text=True)),
-            },
-        )
-        assert response.status_code == 303, f"login as {username} failed"
-        return response
+        return log_in(client, username, password)
 
     return login
 

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from tests import factories as f
-from tests.conftest import csrf_token_from
+from tests.conftest import csrf_token_from, signed_in_client
 from webapp.extensions import db
 from webapp.i18n import local_today
 from webapp.models import (
@@ -92,18 +92,7 @@ def signed_in(app):
     """A fresh test client signed in as `username`; several users can act side by side."""
 
     def sign_in(username: str):
-        client = app.test_client()
-        page = client.get("/login")
-        response = client.post(
-            "/login",
-            data={
-                "username": username,
-                "password": f.TEST_PASSWORD,
-                "csrf_token": csrf_token_from(page.get_data(as_text=True)),
-            },
-        )
-        assert response.status_code == 303, f"login as {username} failed"
-        return client
+        return signed_in_client(app, username)
 
     return sign_in
 

@@ -16,7 +16,7 @@ from typing import Any
 from flask.testing import FlaskClient
 
 from tests import factories as f
-from tests.conftest import csrf_token_from
+from tests.conftest import log_in
 from webapp.extensions import db
 from webapp.models import Grid, Household, Resident, User
 
@@ -97,16 +97,7 @@ def make_world() -> World:
 
 def login(client: FlaskClient, username: str, password: str = f.TEST_PASSWORD) -> None:
     """Sign `client` in through the real login form."""
-    page = client.get("/login")
-    response = client.post(
-        "/login",
-        data={
-            "username": username,
-            "password": password,
-            "csrf_token": csrf_token_from(page.get_data(as_text=True)),
-        },
-    )
-    assert response.status_code == 303, f"login as {username} failed"
+    log_in(client, username, password)
 
 
 class SyncClient:

@@ -13,7 +13,8 @@ import uuid
 import pytest
 
 from tests import factories as f
-from tests.integration.sync_api import SyncClient, login, make_world, visit_op
+from tests.conftest import signed_in_client
+from tests.integration.sync_api import SyncClient, make_world, visit_op
 from webapp.extensions import db
 from webapp.models import (
     AuditLog,
@@ -39,15 +40,9 @@ def world(app):
     return world
 
 
-def signed_in(app, username: str):
-    client = app.test_client()
-    login(client, username)
-    return client
-
-
 @pytest.fixture
 def admin(app, world):
-    return signed_in(app, "root")
+    return signed_in_client(app, "root")
 
 
 def token(client, url: str = "/admin/org") -> str:
@@ -96,7 +91,7 @@ def test_admin_creates_and_renames_a_street_community_grid_and_building(admin, w
 
 
 def test_an_empty_name_is_refused_in_chinese(app, world):
-    client = signed_in(app, "root")
+    client = signed_in_client(app, "root")
     client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "zh-CN"
     response = post(client, "/admin/org/streets", name="  ")
     assert response.status_code == 422
@@ -104,7 +99,7 @@ def test_an_empty_name_is_refused_in_chinese(app, world):
 
 
 def test_community_staff_manage_buildings_of_their_own_community_only(app, world):
-    staff = signed_in(app, "staff_c1")
+    staff = signed_in_client(app, "staff_c1")
     g1, g3 = world.grids["G1"], world.grids["G3"]
     assert staff.get(f"/admin/org/grids/{g1.id}").status_code == 200
     assert post(staff, f"/admin/org/grids/{g1.id}/buildings", name="新楼").status_code == 303
@@ -121,7 +116,7 @@ def test_community_staff_manage_buildings_of_their_own_community_only(app, world
 
 
 def test_staff_of_another_community_cannot_see_or_act(app, world):
-    other = signed_in(app, "staff_c2")
+    other = signed_in_client(app, "staff_c2")
     g1 = world.grids["G1"]
     building = db.session.query(Building).filter_by(grid_id=g1.id).first()
     body = other.get(f"/admin/org/grids/{g1.id}")
@@ -130,8 +125,8 @@ def test_staff_of_another_community_cannot_see_or_act(app, world):
 
 
 def test_a_building_move_reaches_the_new_worker_and_tombstones_the_old_copy(app, admin, world):
-    old_phone = SyncClient(signed_in(app, "worker_g1"))
-    new_phone = SyncClient(signed_in(app, "worker_g2"))
+    old_phone = SyncClient(signed_in_client(app, "worker_g1"))
+    new_phone = SyncClient(signed_in_client(app, "worker_g2"))
     _, old_cursor = old_phone.pull_all()
     _, new_cursor = new_phone.pull_all()
     g1, g2 = world.grids["G1"], world.grids["G2"]
@@ -164,7 +159,7 @@ def test_a_merge_asks_first_then_moves_everything_and_the_workers(app, admin, wo
     case = f.gen_case(grid=g1)
     db.session.commit()
     case_id = case.id
-    phone = SyncClient(signed_in(app, "worker_g1"))
+    phone = SyncClient(signed_in_client(app, "worker_g1"))
     op = visit_op(world.households["G1"][0], visited_at="2026-11-21T09:00:00+08:00")
     assert phone.results([op])[0]["status"] == "applied"
     visit_id = uuid.UUID(op["record_id"])
@@ -207,7 +202,7 @@ def test_a_handover_moves_the_grid_and_open_cases_with_a_timeline_entry(app, adm
     db.session.commit()
     leaver_id, successor_id = world.users["worker_g1"].id, successor.id
     open_id, escalated_id = open_case.id, escalated.id
-    leaving_phone = SyncClient(signed_in(app, "worker_g1"))
+    leaving_phone = SyncClient(signed_in_client(app, "worker_g1"))
     _, cursor = leaving_phone.pull_all()
 
     page = admin.get(f"/admin/users/{leaver_id}/handover")
@@ -252,7 +247,7 @@ def test_handover_from_the_command_line(app, world):
 
 
 def test_only_admin_hands_over(app, world):
-    staff = signed_in(app, "staff_c1")
+    staff = signed_in_client(app, "staff_c1")
     leaver = world.users["worker_g1"].id
     assert staff.get(f"/admin/users/{leaver}/handover").status_code == 403
 
@@ -264,7 +259,7 @@ def test_only_admin_hands_over(app, world):
 def held_ops(app, world):
     """worker_g1 visited in G1, was moved to G3, then pushed two more G1 visits written offline:
     both are quarantined."""
-    phone = SyncClient(signed_in(app, "worker_g1"))
+    phone = SyncClient(signed_in_client(app, "worker_g1"))
     first = visit_op(world.households["G1"][0], visited_at="2026-11-21T09:00:00+08:00")
     assert phone.results([first])[0]["status"] == "applied"
     worker = db.session.get(f.User, world.users["worker_g1"].id)
@@ -285,7 +280,7 @@ def visits_in(grid: Grid) -> int:
 
 def test_staff_apply_one_held_op_and_discard_another(app, world, held_ops):
     phone, (keep, drop) = held_ops
-    staff = signed_in(app, "staff_c1")
+    staff = signed_in_client(app, "staff_c1")
     page = staff.get("/admin/quarantine")
     assert page.status_code == 200
     assert page.get_data(as_text=True).count("/apply") == 2
@@ -313,7 +308,7 @@ def test_staff_apply_one_held_op_and_discard_another(app, world, held_ops):
 
 def test_staff_of_another_community_neither_see_nor_act_on_held_ops(app, world, held_ops):
     _, (keep, drop) = held_ops
-    other = signed_in(app, "staff_c2")
+    other = signed_in_client(app, "staff_c2")
     assert keep["op_id"] not in other.get("/admin/quarantine").get_data(as_text=True)
     assert post(other, f"/admin/quarantine/{keep['op_id']}/apply").status_code == 404
     assert post(other, f"/admin/quarantine/{drop['op_id']}/discard").status_code == 404
@@ -321,7 +316,7 @@ def test_staff_of_another_community_neither_see_nor_act_on_held_ops(app, world, 
     assert visits_in(world.grids["G1"]) == 1
     statuses = {db.session.get(OpLog, uuid.UUID(o["op_id"])).status for o in (keep, drop)}
     assert statuses == {"quarantined"}
-    worker = signed_in(app, "worker_g2")
+    worker = signed_in_client(app, "worker_g2")
     assert worker.get("/admin/quarantine").status_code == 403
 
 

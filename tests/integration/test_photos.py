@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from werkzeug.datastructures import FileStorage
 
 from tests import factories as f
-from tests.conftest import csrf_token_from
+from tests.conftest import signed_in_client
 from webapp.extensions import db
 from webapp.models import Grid, User
 from webapp.models.records import Attachment
@@ -61,18 +61,7 @@ def signed_in(app):
     """A fresh test client signed in as `username`; several users can act side by side."""
 
     def sign_in(username: str):
-        client = app.test_client()
-        page = client.get("/login")
-        response = client.post(
-            "/login",
-            data={
-                "username": username,
-                "password": f.TEST_PASSWORD,
-                "csrf_token": csrf_token_from(page.get_data(as_text=True)),
-            },
-        )
-        assert response.status_code == 303, f"login as {username} failed"
-        return client
+        return signed_in_client(app, username)
 
     return sign_in
 

@@ -21,8 +21,7 @@ from moto.server import ThreadedMotoServer
 from PIL import Image
 from sqlalchemy import select
 
-from tests import factories as f
-from tests.conftest import FreshContextClient, csrf_token_from
+from tests.conftest import FreshContextClient, signed_in_client
 from tests.integration import notices_world as nw
 from tests.integration.notices_world import action, csrf, notice_form
 from tests.integration.pdf_samples import blank_pdf
@@ -108,21 +107,6 @@ def server_b(server_a, database_url, tmp_path, s3_endpoint, bucket):
         db.engine.dispose()
 
 
-def sign_in(app, username: str):
-    client = app.test_client()
-    page = client.get("/login")
-    response = client.post(
-        "/login",
-        data={
-            "username": username,
-            "password": f.TEST_PASSWORD,
-            "csrf_token": csrf_token_from(page.get_data(as_text=True)),
-        },
-    )
-    assert response.status_code == 303, f"login as {username} failed"
-    return client
-
-
 def object_keys(endpoint: str, bucket: str) -> list[str]:
     listing = s3_client(endpoint).list_objects_v2(Bucket=bucket)
     return sorted(item["Key"] for item in listing.get("Contents", []))
@@ -180,10 +164,10 @@ def local_files(app) -> list[Path]:
 def test_a_photo_kept_by_one_server_is_served_by_another(
     world, server_a, server_b, s3_endpoint, bucket
 ):
-    photo_id = upload_photo(sign_in(server_a, "worker_g1"), world.grids["G1"].id)
+    photo_id = upload_photo(signed_in_client(server_a, "worker_g1"), world.grids["G1"].id)
     photo = kept_photo(photo_id)
 
-    served = sign_in(server_b, "staff_c1").get(f"/attachments/{photo_id}")
+    served = signed_in_client(server_b, "staff_c1").get(f"/attachments/{photo_id}")
 
     assert served.status_code == 200
     assert served.mimetype == "image/jpeg"
@@ -197,12 +181,12 @@ def test_a_photo_kept_by_one_server_is_served_by_another(
 
 
 def test_the_second_server_keeps_the_photos_scope_checks(world, server_a, server_b):
-    photo_id = upload_photo(sign_in(server_a, "worker_g1"), world.grids["G1"].id)
-    assert sign_in(server_b, "staff_c2").get(f"/attachments/{photo_id}").status_code == 404
+    photo_id = upload_photo(signed_in_client(server_a, "worker_g1"), world.grids["G1"].id)
+    assert signed_in_client(server_b, "staff_c2").get(f"/attachments/{photo_id}").status_code == 404
 
 
 def test_a_notice_file_kept_by_one_server_is_served_publicly_by_another(world, server_a, server_b):
-    staff = sign_in(server_a, "staff_c1")
+    staff = signed_in_client(server_a, "staff_c1")
     notice_id = notice_id_of(new_notice_with(staff, world, [(PDF, "通知全文.pdf")]))
     assert action(staff, notice_id, "publish").status_code == 303
     (kept,) = notice_attachments()
@@ -218,7 +202,7 @@ def test_a_notice_file_kept_by_one_server_is_served_publicly_by_another(world, s
 
 
 def test_a_revalidated_notice_file_is_not_sent_again(world, server_a, server_b):
-    staff = sign_in(server_a, "staff_c1")
+    staff = signed_in_client(server_a, "staff_c1")
     notice_id = notice_id_of(new_notice_with(staff, world, [(PDF, "通知全文.pdf")]))
     assert action(staff, notice_id, "publish").status_code == 303
     (kept,) = notice_attachments()
@@ -232,7 +216,7 @@ def test_a_revalidated_notice_file_is_not_sent_again(world, server_a, server_b):
 
 
 def test_a_range_of_a_notice_file_is_sent_from_the_bucket(world, server_a, server_b):
-    staff = sign_in(server_a, "staff_c1")
+    staff = signed_in_client(server_a, "staff_c1")
     notice_id = notice_id_of(new_notice_with(staff, world, [(PDF, "通知全文.pdf")]))
     assert action(staff, notice_id, "publish").status_code == 303
     (kept,) = notice_attachments()
@@ -246,7 +230,7 @@ def test_a_range_of_a_notice_file_is_sent_from_the_bucket(world, server_a, serve
 
 
 def test_a_photo_whose_object_is_missing_is_a_404(world, server_a, s3_endpoint, bucket):
-    client = sign_in(server_a, "worker_g1")
+    client = signed_in_client(server_a, "worker_g1")
     photo_id = upload_photo(client, world.grids["G1"].id)
     s3_client(s3_endpoint).delete_object(
         Bucket=bucket, Key=f"{PREFIX}/{kept_photo(photo_id).storage_name}"
@@ -269,7 +253,7 @@ def test_a_photo_of_a_rolled_back_transaction_leaves_no_object(
 
 
 def test_a_refused_notice_upload_leaves_no_object(world, server_a, s3_endpoint, bucket):
-    staff = sign_in(server_a, "staff_c1")
+    staff = signed_in_client(server_a, "staff_c1")
     response = new_notice_with(staff, world, [(PDF, "好的.pdf"), (b"not a pdf", "坏的.pdf")])
     assert response.status_code == 422
     assert object_keys(s3_endpoint, bucket) == []
@@ -278,7 +262,7 @@ def test_a_refused_notice_upload_leaves_no_object(world, server_a, s3_endpoint, 
 def test_a_removed_notice_attachments_object_is_gone_after_commit(
     world, server_a, s3_endpoint, bucket
 ):
-    staff = sign_in(server_a, "staff_c1")
+    staff = signed_in_client(server_a, "staff_c1")
     notice_id = notice_id_of(new_notice_with(staff, world, [(PDF, "旧.pdf")]))
     (kept,) = notice_attachments()
     assert object_keys(s3_endpoint, bucket) == [f"{PREFIX}/notices/{kept.storage_name}"]
@@ -297,7 +281,7 @@ def test_a_removed_notice_attachments_object_is_gone_after_commit(
 
 
 def test_a_deletion_rolled_back_keeps_the_object(world, server_a, s3_endpoint, bucket):
-    staff = sign_in(server_a, "staff_c1")
+    staff = signed_in_client(server_a, "staff_c1")
     notice_id_of(new_notice_with(staff, world, [(PDF, "留着.pdf")]))
     (kept,) = notice_attachments()
 
@@ -310,7 +294,7 @@ def test_a_deletion_rolled_back_keeps_the_object(world, server_a, s3_endpoint, b
 
 
 def test_the_publishing_guard_reads_a_pdf_from_the_bucket(world, server_a):
-    staff = sign_in(server_a, "staff_c1")
+    staff = signed_in_client(server_a, "staff_c1")
     notice_id = notice_id_of(new_notice_with(staff, world, [(PDF, "通知全文.pdf")]))
     (kept,) = notice_attachments()
     assert files.attachment_texts([kept]) == [("通知全文.pdf", files.pdf_text(PDF, "x"))]

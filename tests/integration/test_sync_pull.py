@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import delete, select
 
 from tests import factories as f
+from tests.conftest import signed_in_client
 from tests.integration.sync_api import (
     API,
     ID_NUMBERS,
@@ -59,15 +60,9 @@ def api(client, login_as, world) -> SyncClient:
 
 def fresh_snapshot(app, username: str) -> dict:
     """What a newly installed phone of `username` would hold now."""
-    phone = Phone(SyncClient(signed_in(app, username)))
+    phone = Phone(SyncClient(signed_in_client(app, username)))
     phone.sync()
     return phone.store
-
-
-def signed_in(app, username: str):
-    other = app.test_client()
-    login(other, username)
-    return other
 
 
 def grant_grid(world: World, username: str, grid_name: str) -> Membership:
@@ -209,7 +204,7 @@ def test_an_empty_incremental_pull_is_tiny(api, world):
 
 def test_another_grids_changes_never_reach_the_phone(app, api, world):
     _, cursor = api.pull_all()
-    other = SyncClient(signed_in(app, "worker_g2"))
+    other = SyncClient(signed_in_client(app, "worker_g2"))
     other.results([visit_op(world.households["G2"][0])])
     assert api.page(cursor)["changes"] == []
 
@@ -535,7 +530,7 @@ def test_an_edited_cursor_is_refused(api, world):
 
 
 def test_another_users_cursor_is_refused(app, api, world):
-    _, cursor = SyncClient(signed_in(app, "worker_g2")).pull_all()
+    _, cursor = SyncClient(signed_in_client(app, "worker_g2")).pull_all()
     assert api.pull(cursor).get_json()["error"]["code"] == "bad_cursor"
 
 

@@ -5,6 +5,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from tests.e2e.case_actions import action_box
+from tests.e2e.conftest import wait_until
 from tests.e2e.test_offline_outbox import (
     assert_clean,
     counter,
@@ -35,7 +36,9 @@ def test_a_follow_up_visit_made_offline_closes_the_case_once_online(phone, e2e_d
     assert case is not None, "the demo data gives some worker a case waiting for 回访"
     start_controlled(phone, username)
     case_url = f"/cases/{case.id}"
-    phone.goto(case_url)  # seen once online: the service worker keeps a copy
+    phone.goto(case_url)
+    # The phone keeps the page of each case waiting on its worker once the copy is downloaded.
+    wait_until(phone, f"caches.match('{case_url}').then(Boolean)", 60)
 
     phone.context.set_offline(True)
     phone.reload()

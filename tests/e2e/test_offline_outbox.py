@@ -158,11 +158,18 @@ def log_elderly_check(page, household_url: str, resident: Resident) -> None:
     page.wait_for_url(household_url)
 
 
+def wait_for_copy(page) -> None:
+    """The download starts by itself after login; it is done when the pull has no more."""
+    wait_until(page, "window.GridStore && GridStore.meta().then(m => m.complete === true)", 60)
+
+
 def visit_pages_online(page, household_url: str, kinds=("visit",)) -> None:
-    """Open the pages once online, so the service worker keeps a copy of each."""
+    """Open the pages once online, as a worker does before the basement, and let the phone's copy
+    of the grid finish downloading: offline, the forms are rendered from that copy."""
     for kind in kinds:
         page.goto(f"{household_url}/new/{kind}")
     page.goto(household_url)
+    wait_for_copy(page)
 
 
 # --- the field day ------------------------------------------------------------------------------

@@ -13,14 +13,10 @@ from tests.e2e.test_offline_outbox import (
     assert_clean,
     cared_for_resident,
     start_controlled,
+    wait_for_copy,
     worker_grid_ids,
 )
 from webapp.models import Household, Resident
-
-
-def wait_for_copy(page) -> None:
-    """The download starts by itself after login; it is done when the pull has no more."""
-    wait_until(page, "window.GridStore && GridStore.meta().then(m => m.complete === true)", 60)
 
 
 def last_household(e2e_db, username: str = "worker1") -> Household:

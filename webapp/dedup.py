@@ -17,6 +17,9 @@ from webapp.extensions import db
 M = TypeVar("M")
 
 _INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+# Rows per statement: a batch job's chunk may insert thousands, and one statement may carry at
+# most 65,535 parameters on PostgreSQL (32,766 on SQLite).
+PAGE = 1000
 
 
 def insert_once(model: type[M], rows: list[dict[str, Any]], *, key: list[str]) -> list[M]:
@@ -26,7 +29,13 @@ def insert_once(model: type[M], rows: list[dict[str, Any]], *, key: list[str]) -
     if not rows:
         return []
     insert = _INSERTS[db.session.get_bind().dialect.name]
-    statement = (
-        insert(model).values(rows).on_conflict_do_nothing(index_elements=key).returning(model)
-    )
-    return list(db.session.scalars(statement))
+    made: list[M] = []
+    for start in range(0, len(rows), PAGE):
+        statement = (
+            insert(model)
+            .values(rows[start : start + PAGE])
+            .on_conflict_do_nothing(index_elements=key)
+            .returning(model)
+        )
+        made.extend(db.session.scalars(statement))
+    return made

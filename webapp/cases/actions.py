@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from webapp import clock
 from webapp.audit import record_audit
@@ -42,7 +42,7 @@ from webapp.models import (
     User,
 )
 from webapp.moments import OutOfWindow, parse_moment
-from webapp.notify import members_for_grid, notify
+from webapp.notify import Alert, members_for_grid, notify, notify_all
 from webapp.ops import Conflict, Invalid, Op, OutOfScope, parse_uuid
 
 SATISFACTIONS = ("satisfied", "basically_satisfied", "dissatisfied")
@@ -796,9 +796,21 @@ def _everyone_involved(case: Case) -> set[int]:
 
 
 def notify_escalation(case: Case, at: datetime | None = None, dedup_key: str | None = None) -> None:
-    role = HANDLER_ROLE[CaseLevel(case.level)]
-    notify(
-        members_for_grid(case.home_grid_id, role),
+    notify_all([escalation_alert(case, at=at, dedup_key=dedup_key)])
+
+
+def escalation_alert(
+    case: Case,
+    at: datetime | None = None,
+    dedup_key: str | None = None,
+    handlers: list[int] | None = None,
+) -> Alert:
+    """The alert to the staff of the level a case has just reached (`handlers`, when the caller
+    already knows them: a batch job asks for a whole chunk's grids at once)."""
+    if handlers is None:
+        handlers = members_for_grid(case.home_grid_id, HANDLER_ROLE[CaseLevel(case.level)])
+    return Alert(
+        handlers,
         "escalated",
         _("Escalated to you: %(title)s", title=case.title),
         url=_case_url(case),
@@ -825,6 +837,35 @@ def write_event(
 ) -> CaseEvent:
     """The one way a timeline entry is written: who, when, what, from which state to which."""
     event = CaseEvent(
+        **event_row(
+            case,
+            action,
+            actor_id=actor_id,
+            at=at,
+            from_status=from_status,
+            from_level=from_level,
+            note=note,
+            data=data,
+        )
+    )
+    db.session.add(event)
+    return event
+
+
+def event_row(
+    case: Case,
+    action: str,
+    *,
+    actor_id: int | None,
+    at: datetime,
+    from_status: str,
+    from_level: str,
+    note: str = "",
+    data: dict | None = None,
+) -> dict[str, Any]:
+    """The timeline entry of a change the case has just made, as column values: `write_event`
+    adds one; a batch job collects them and writes a chunk's with `write_events`."""
+    return dict(
         case_id=case.id,
         actor_id=actor_id,
         at=at,
@@ -836,8 +877,12 @@ def write_event(
         note=note,
         data=data or {},
     )
-    db.session.add(event)
-    return event
+
+
+def write_events(rows: list[dict[str, Any]]) -> None:
+    """`write_event` for many entries at once (rows from `event_row`): one batched INSERT."""
+    if rows:
+        db.session.execute(insert(CaseEvent), rows)
 
 
 def perform(

@@ -60,27 +60,37 @@ class WebPushChannel:
     name = "webpush"
 
     def enqueue(self, notification: Notification) -> None:
-        user = db.session.get(User, notification.user_id)
-        if user is not None and user.alert_digest and not notification.urgent:
-            return  # it goes into tomorrow morning's digest (`flask push digest`)
-        subscriptions = _subscriptions_with_topic(
-            user_topic(notification.user_id), user_id=notification.user_id
+        self.enqueue_many([notification])
+
+    def enqueue_many(self, notifications: list[Notification]) -> None:
+        """All the alerts a batch job's chunk wrote: their users and browsers are read once."""
+        user_ids = sorted({n.user_id for n in notifications})
+        digest = set(
+            db.session.scalars(
+                select(User.id).where(User.id.in_(user_ids), User.alert_digest.is_(True))
+            )
         )
-        if not subscriptions:
-            return
-        created = notification.created_at or clock.now()
-        not_before = None if notification.urgent else quiet_until(created)
-        tag = f"case-{notification.case_id}" if notification.case_id else f"n-{notification.id}"
-        payload = {
-            "title": notification.title,
-            "body": notification.body[:NOTICE_BODY],
-            "url": notification.url or "/notifications",
-            "tag": tag,
-        }
-        # One message per browser per alert, even if this alert is handed over again.
-        insert_once(
-            PushMessage,
-            [
+        # Those going into tomorrow morning's digest (`flask push digest`) are not pushed now.
+        pushed = [n for n in notifications if n.urgent or n.user_id not in digest]
+        browsers: dict[int, list[PushSubscription]] = {}
+        if pushed:
+            wanted = sorted({n.user_id for n in pushed})
+            query = select(PushSubscription).where(PushSubscription.user_id.in_(wanted))
+            for subscription in db.session.scalars(query):
+                if user_topic(subscription.user_id) in (subscription.topics or []):
+                    browsers.setdefault(subscription.user_id, []).append(subscription)
+        rows = []
+        for notification in pushed:
+            created = notification.created_at or clock.now()
+            not_before = None if notification.urgent else quiet_until(created)
+            tag = f"case-{notification.case_id}" if notification.case_id else f"n-{notification.id}"
+            payload = {
+                "title": notification.title,
+                "body": notification.body[:NOTICE_BODY],
+                "url": notification.url or "/notifications",
+                "tag": tag,
+            }
+            rows.extend(
                 dict(
                     subscription_id=subscription.id,
                     notification_id=notification.id,
@@ -92,10 +102,10 @@ class WebPushChannel:
                     last_error="",
                     created_at=created,
                 )
-                for subscription in subscriptions
-            ],
-            key=["subscription_id", "notification_id"],
-        )
+                for subscription in browsers.get(notification.user_id, [])
+            )
+        # One message per browser per alert, even if this alert is handed over again.
+        insert_once(PushMessage, rows, key=["subscription_id", "notification_id"])
 
 
 def enqueue_to_topic(

@@ -21,6 +21,7 @@ one bad case does not hold back the others.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -79,7 +80,9 @@ class TickReport:
         self.department_alerts += other.department_alerts
 
 
-def tick(now: datetime) -> TickReport:
+def tick(now: datetime, progress: Callable[[int, int], None] | None = None) -> TickReport:
+    """Escalate and alert what is due at `now`; `progress(done, total)` hears of each chunk of
+    candidate cases committed (a long first tick over a district says how far it is)."""
     report = TickReport()
     candidate_ids = list(
         db.session.scalars(
@@ -109,6 +112,8 @@ def tick(now: datetime) -> TickReport:
         for start in range(0, len(candidate_ids), CHUNK):
             chunk = candidate_ids[start : start + CHUNK]
             _in_own_transaction(_tick_cases, chunk, now, report, rules)
+            if progress is not None:
+                progress(start + len(chunk), len(candidate_ids))
     return report
 
 

@@ -23,8 +23,9 @@ from tests.integration.sync_api import (
     visit_op,
 )
 from tests.integration.test_sync_concurrency import clients_sharing_the_session
+from webapp.changes import last_change_seq
 from webapp.extensions import db
-from webapp.models import Case, ChangeCounter, Dispute, ElderlyCheck, Hazard, OpLog, Visit
+from webapp.models import Case, Dispute, ElderlyCheck, Hazard, OpLog, Visit
 from webapp.sync import push
 
 
@@ -48,7 +49,7 @@ def api(client, login_as, world) -> SyncClient:
 
 def counter() -> int:
     db.session.expire_all()
-    return db.session.scalar(select(ChangeCounter.value)) or 0
+    return last_change_seq(db.session)
 
 
 def dispute_op(household, **payload) -> dict:

@@ -9,16 +9,23 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 import uuid
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
-from tests.integration.sync_api import SyncClient, World, make_world, visit_op
-from webapp.changes import bump
+from tests.integration.sync_api import (
+    SyncClient,
+    World,
+    household_update_op,
+    ids_of,
+    make_world,
+    visit_op,
+)
+from webapp.changes import bump, current_change_seq, last_change_seq
 from webapp.extensions import db
 from webapp.models import Household, OpLog, Visit
+from webapp.sync.cursor import decode_cursor
 
 THREADS = 10
 
@@ -113,14 +120,17 @@ def test_overlapping_retries_at_once_apply_each_op_exactly_once(app, api, world)
     assert db.session.scalar(select(func.count()).select_from(Visit)) == 12
 
 
-@pytest.mark.skipif(
+on_postgresql = pytest.mark.skipif(
     not os.environ.get("DATABASE_URL", "").startswith("postgres"),
     reason="SQLite has one writer at a time, so there is no out-of-order commit to provoke; "
-    "this proves the counter-row lock on PostgreSQL",
+    "this proves the change horizon on PostgreSQL (webapp/changes.py)",
 )
+
+
+@on_postgresql
 def test_a_pull_between_out_of_order_commits_misses_nothing(app, api, world):
-    """T1 takes a sequence number and holds its transaction open; T2 asks for the next one and
-    must wait. Pulls in between, and after each commit, see each change exactly once."""
+    """T1 takes a sequence number and holds its transaction open; T2 takes the next one without
+    waiting for T1. Pulls in between, and after each commit, see each change exactly once."""
     api.results([visit_op(world.households["G1"][2])])  # the counter row exists from here on
     _, cursor = api.pull_all()
     first, second = world.households["G1"][0].id, world.households["G1"][1].id
@@ -150,8 +160,7 @@ def test_a_pull_between_out_of_order_commits_misses_nothing(app, api, world):
     assert bumped[first].wait(10)
     t2 = threading.Thread(target=writer, args=(second,))
     t2.start()
-    time.sleep(0.5)
-    assert not bumped[second].is_set(), "T2 should be waiting for the counter row"
+    assert bumped[second].wait(10), "T2 should not wait for T1's transaction"
 
     seen: list[tuple[str, int]] = []
 
@@ -162,8 +171,7 @@ def test_a_pull_between_out_of_order_commits_misses_nothing(app, api, world):
 
     pull()  # both in flight: nothing yet
     assert seen == []
-    release[first].set()
-    assert bumped[second].wait(10)  # T1 committed; T2 now holds the higher number, uncommitted
+    release[first].set()  # T1 commits; T2 still holds the higher number, uncommitted
     t1.join(10)
     pull()
     assert seen == [("household", first)]
@@ -173,3 +181,143 @@ def test_a_pull_between_out_of_order_commits_misses_nothing(app, api, world):
     assert not errors, errors
     assert taken[second] > taken[first]
     assert seen == [("household", first), ("household", second)]
+
+
+class OpenWriter:
+    """A transaction in its own thread that takes a change number for a household, writes the
+    row, and then waits, uncommitted, until told to commit or roll back."""
+
+    def __init__(self, app, household_id: int):
+        self.app, self.household_id = app, household_id
+        self.seq: int | None = None
+        self.took, self.finish = threading.Event(), threading.Event()
+        self.commit = True
+        self.errors: list[BaseException] = []
+        self.thread = threading.Thread(target=self._run)
+
+    def _run(self) -> None:
+        try:
+            with self.app.app_context():
+                household = db.session.get(Household, self.household_id)
+                household.occupancy = "vacant"
+                household.version += 1
+                self.seq = bump(household)
+                db.session.flush()
+                self.took.set()
+                assert self.finish.wait(30)
+                if self.commit:
+                    db.session.commit()
+                else:
+                    db.session.rollback()
+                db.session.remove()
+        except BaseException as error:
+            self.errors.append(error)
+            self.took.set()
+
+    def start(self) -> OpenWriter:
+        self.thread.start()
+        assert self.took.wait(10) and not self.errors, self.errors
+        return self
+
+    def end(self, commit: bool = True) -> None:
+        self.commit = commit
+        self.finish.set()
+        self.thread.join(10)
+        assert not self.errors, self.errors
+
+
+def cursor_seq(token: str, world: World) -> int:
+    return decode_cursor(token, world.users["worker_g1"].id).seq
+
+
+@on_postgresql
+def test_pulls_during_concurrent_pushes_wait_for_a_number_still_open(app, api, world):
+    """Four phones push at once while another writer holds a lower number open. A pull in
+    between stops below the open number; a pull after it commits sends everything, each once."""
+    _, cursor = api.pull_all()
+    held_household = world.households["G1"][0].id
+    held = OpenWriter(app, held_household).start()
+
+    phones = clients_sharing_the_session(app, api, 4)
+    batches = [[visit_op(h) for h in world.households["G1"][1:]] for _ in phones]
+    responses = run_together(
+        [lambda c=c, b=b: c.push(b) for c, b in zip(phones, batches, strict=True)]
+    )
+    assert [r.status_code for r in responses] == [200] * 4
+    assert {res["status"] for r in responses for res in r.get_json()["results"]} == {"applied"}
+    pushed = {op["record_id"] for batch in batches for op in batch}
+    pushed_seqs = set(db.session.scalars(select(Visit.change_seq)))
+    assert min(pushed_seqs) > held.seq  # committed above the open number
+
+    during, cursor_during = api.pull_all(cursor)
+    assert ids_of(during, "visit") == [] and ids_of(during, "household") == []
+    assert cursor_seq(cursor_during, world) < held.seq
+
+    held.end()
+    after, _ = api.pull_all(cursor_during)
+    visits = ids_of(after, "visit")
+    assert sorted(visits) == sorted(pushed)  # every pushed visit, none twice
+    assert ids_of(after, "household") == [held_household]
+    again, _ = api.pull_all(cursor)  # the cursor from before the pushes gets the same
+    assert sorted(ids_of(again, "visit")) == sorted(pushed)
+    assert ids_of(again, "household") == [held_household]
+
+
+@on_postgresql
+def test_a_writer_does_not_wait_for_another_writers_open_transaction(app, api, world):
+    held = OpenWriter(app, world.households["G1"][0].id).start()
+    try:
+        # Queued behind the open transaction, these would fail with a timeout instead of hanging.
+        db.session.execute(text("SET LOCAL lock_timeout = '2s'"))
+        db.session.execute(text("SET LOCAL statement_timeout = '5s'"))
+        household = db.session.get(Household, world.households["G1"][1].id)
+        household.notes = "written beside an open transaction"
+        seq = bump(household)
+        db.session.commit()
+        assert seq > held.seq
+
+        pushed: list = []
+        op = visit_op(world.households["G1"][2])
+        push = threading.Thread(target=lambda: pushed.append(api.results([op])))
+        push.start()
+        push.join(10)
+        assert not push.is_alive(), "the push waited for the open transaction"
+        assert [r["status"] for r in pushed[0]] == ["applied"]
+    finally:
+        held.end()
+
+
+@on_postgresql
+def test_the_horizon_stays_below_the_oldest_open_number(app, world):
+    assert current_change_seq() == last_change_seq(db.session)
+    open_first = OpenWriter(app, world.households["G1"][0].id).start()
+    open_later = OpenWriter(app, world.households["G1"][1].id).start()
+    household = db.session.get(Household, world.households["G1"][2].id)
+    committed = bump(household)
+    db.session.commit()
+    assert open_first.seq < open_later.seq < committed
+    assert current_change_seq() == open_first.seq - 1
+    open_first.end(commit=False)  # a rolled-back number is finished too
+    assert current_change_seq() == open_later.seq - 1
+    open_later.end()
+    assert current_change_seq() == committed == last_change_seq(db.session)
+
+
+@on_postgresql
+def test_an_edit_made_beside_another_open_edit_of_the_same_version_is_a_conflict(app, api, world):
+    """Writers no longer queue on one row, so the version check itself must wait for an open
+    edit of the same household and compare with what it committed."""
+    household = world.households["G1"][0]
+    base_version = household.version
+    other_editor = OpenWriter(app, household.id).start()  # version + 1, not committed yet
+    answers: list = []
+    op = household_update_op(household, base_version, notes="mine")
+    push = threading.Thread(target=lambda: answers.append(api.results([op])))
+    push.start()
+    push.join(1)
+    assert push.is_alive(), "the edit should wait for the open edit of the same row"
+    other_editor.end()
+    push.join(10)
+    assert [r["status"] for r in answers[0]] == ["conflict"]
+    db.session.expire_all()
+    assert db.session.get(Household, household.id).version == base_version + 1

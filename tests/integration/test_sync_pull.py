@@ -33,10 +33,9 @@ from tests.integration.sync_api import (
     visit_op,
 )
 from webapp import clock
-from webapp.changes import bump
+from webapp.changes import bump, set_last_change_seq
 from webapp.extensions import db
 from webapp.models import (
-    ChangeCounter,
     Household,
     Membership,
     Notice,
@@ -538,7 +537,7 @@ def test_a_cursor_from_a_database_that_was_reset_is_refused(api, world):
     api.results([visit_op(world.households["G1"][0])])
     _, cursor = api.pull_all()
 
-    db.session.execute(ChangeCounter.__table__.update().values(value=0))
+    set_last_change_seq(db.session, 0)
     db.session.commit()
     assert api.pull(cursor).get_json()["error"]["code"] == "bad_cursor"
 

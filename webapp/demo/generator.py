@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, func, insert, select, text, update
+from sqlalchemy import Table, func, insert, select, text
 from sqlalchemy.orm import Session
 
+from webapp.changes import last_change_seq, set_last_change_seq
 from webapp.demo import names
 from webapp.demo.case_story import CaseStory
 from webapp.demo.clock import SHANGHAI, local_time, shanghai_today
@@ -40,7 +41,6 @@ from webapp.models import (
     Building,
     Case,
     CaseEvent,
-    ChangeCounter,
     Community,
     Dispute,
     ElderlyCheck,
@@ -262,7 +262,7 @@ class _Generator:
                 ("case_events", CaseEvent),
             )
         }
-        self.seq = session.scalar(select(ChangeCounter.value).where(ChangeCounter.id == 1)) or 0
+        self.seq = last_change_seq(session)
 
     # ids, sequence numbers, buffers
 
@@ -1005,12 +1005,7 @@ class _Generator:
 
     def _finish(self) -> None:
         session = self.session
-        if session.scalar(select(ChangeCounter.id).where(ChangeCounter.id == 1)) is None:
-            session.execute(insert(ChangeCounter.__table__), [{"id": 1, "value": self.seq}])
-        else:
-            session.execute(
-                update(ChangeCounter.__table__).where(ChangeCounter.id == 1).values(value=self.seq)
-            )
+        set_last_change_seq(session, self.seq)
         if session.connection().dialect.name == "postgresql":
             # Ids were given explicitly, so the serial sequences never moved: move them past us.
             for table in (

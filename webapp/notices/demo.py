@@ -15,10 +15,10 @@ from datetime import date, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from webapp.changes import last_change_seq
 from webapp.demo.clock import local_time
 from webapp.models import (
     Building,
-    ChangeCounter,
     Community,
     Grid,
     Membership,
@@ -111,9 +111,9 @@ def load_demo_notices(session: Session, today: date) -> int:
     community_staff = _staff_by_scope(session, Role.COMMUNITY_STAFF, ScopeKind.COMMUNITY)
     street_staff = _staff_by_scope(session, Role.STREET_STAFF, ScopeKind.STREET)
     admin_id = session.scalar(select(func.min(User.id)))
-    # Demo data is in place before any phone pulls, so the notices share the counter's current
-    # value: a first pull (a snapshot) sends them whatever their sequence number.
-    seq = session.scalar(select(ChangeCounter.value).where(ChangeCounter.id == 1)) or 0
+    # Demo data is in place before any phone pulls, so the notices share the last number handed
+    # out: a first pull (a snapshot) sends them whatever their sequence number.
+    seq = last_change_seq(session)
     added: list[Notice] = []
 
     def add(street: Street, author: int, communities: list[Community], **fields) -> None:

@@ -86,6 +86,9 @@ def _apply(row: Household | Resident, op: Op, allowed: tuple[str, ...], snapshot
     changes = _clean_changes((op.payload or {}).get("changes"), allowed)
     if op.base_version is None:
         raise Invalid({"base_version": _("This field is required.")})
+    # Writers do not queue behind one another (webapp/changes.py): lock the row and compare with
+    # its committed version, or two edits of the same version could both be applied.
+    db.session.refresh(row, with_for_update=True)
     if op.base_version != row.version:
         raise Conflict(
             _("Someone changed this profile after you opened it. Compare and try again."),

@@ -204,6 +204,9 @@ def _client_uuid(op: Op) -> uuid.UUID:
 def _check_version(resident: Resident, op: Op) -> None:
     if op.base_version is None:
         raise Invalid({"base_version": _("This field is required.")})
+    # Writers do not queue behind one another (webapp/changes.py): lock the row and compare with
+    # its committed version, or two changes of the same version could both be applied.
+    db.session.refresh(resident, with_for_update=True)
     if op.base_version != resident.version:
         raise Conflict(
             _("Someone changed this resident after you opened it. Compare and try again."),

@@ -1,10 +1,10 @@
 """The batched push path: field records written in bulk, everything else op by op.
 
 A 200-op push of new records spent most of its time in the ORM's unit of work, one flush and
-eight statements per op, all of it inside the write lock. Here the ops are read and checked
-first, outside the lock, by the same creators the per-op path runs (webapp/rounds/records.py),
-with the rows they name loaded by one scoped query per kind. Then, under the lock, the batch
-takes one change-sequence number, looks up its OpLog rows and existing records with one query
+eight statements per op, all of it inside the write transaction. Here the ops are read and
+checked first, by the same creators the per-op path runs (webapp/rounds/records.py), with the
+rows they name loaded by one scoped query per kind. Then the batch takes one change-sequence
+number, looks up its OpLog rows and existing records with one query
 each, and writes the checked records and their OpLog rows with one INSERT per table.
 
 Only the plain case takes the bulk path: a record create that checks clean, has no photos and
@@ -154,7 +154,7 @@ def _row_of(record: FieldRecord) -> dict[str, Any]:
 
 
 def check_records(actor: User, scope: Scope, device_id: str, raw_ops: list[Any]) -> dict:
-    """The batch's plain record creates, checked outside the write lock, by position."""
+    """The batch's plain record creates, checked before the batch writes, by position."""
     screened: dict[int, tuple[Op, Any, str, dict]] = {}
     for index, raw in enumerate(raw_ops):
         if not isinstance(raw, dict) or raw.get("type") not in CREATE_TYPES:
@@ -198,7 +198,7 @@ def check_records(actor: User, scope: Scope, device_id: str, raw_ops: list[Any])
 
 
 class BulkWrites:
-    """The checked record creates of one batch, written in bulk under the write lock.
+    """The checked record creates of one batch, written in bulk.
 
     `apply_op` asks `claim` first for each op, in op order: a claimed op waits here and its
     answer is the per-op path's `applied`. Before an op that is not claimed, `write` inserts
@@ -238,12 +238,17 @@ class BulkWrites:
         waiting, self.waiting = self.waiting, []
         savepoint = db.session.begin_nested()
         try:
+            # Keys are inserted in one order by every push (tables by name, rows by key): two
+            # pushes carrying some of the same ops then wait for each other instead of
+            # deadlocking, as they would inserting them in opposite orders.
             by_model: dict[type[FieldRecord], list[dict[str, Any]]] = {}
             for item in waiting:
                 by_model.setdefault(item.model, []).append({**item.row, "change_seq": self.seq})
-            for model, rows in by_model.items():
+            for model in sorted(by_model, key=lambda model: model.__tablename__):
+                rows = sorted(by_model[model], key=lambda row: row["id"])
                 db.session.execute(insert(model), rows)
-            db.session.execute(insert(OpLog), [item.oplog for item in waiting])
+            oplogs = sorted((item.oplog for item in waiting), key=lambda row: row["op_id"])
+            db.session.execute(insert(OpLog), oplogs)
             savepoint.commit()
         except IntegrityError:
             savepoint.rollback()

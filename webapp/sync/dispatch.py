@@ -375,8 +375,9 @@ def _log(op: Op, actor: User, raw: dict, body_sha256: str, result: dict, **extra
 
 
 def logged_ops(raw_ops: list[Any]) -> dict[uuid.UUID, OpLog]:
-    """The OpLog rows of a batch's ops, in one query. Read under the push's write lock, they stay
-    true for the whole batch: only pushes write OpLog, and they take that lock first."""
+    """The OpLog rows of a batch's ops, in one query. A row found stays true; an op not found
+    may still be logged by another push meanwhile (PostgreSQL writers run side by side): its
+    insert then meets the op_id key, and `apply_op` answers from the other push's row."""
     op_ids = set()
     for raw in raw_ops:
         try:

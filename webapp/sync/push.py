@@ -4,11 +4,11 @@ Acknowledge only after commit: the phone deletes its copy of an op when we answe
 result is computed inside the transaction and sent only once that transaction has committed.
 Each op has its own SAVEPOINT inside it, so one bad op rolls back alone.
 
-On PostgreSQL a push reads and checks its ops first, then takes the write lock that the change
-sequence needs anyway (the counter row) and writes (webapp/sync/batch.py); on SQLite, which has
-one writer at a time, it takes the database's write lock first.
-Every OpLog row is written under that lock, so two phones retrying the same batch write one after
-the other, and the second finds the first one's OpLog rows.
+On PostgreSQL a push reads and checks its ops first, then takes its change-sequence number and
+writes (webapp/sync/batch.py); pushes do not wait for one another (webapp/changes.py). Two phones
+retrying the same batch at once meet on the OpLog key (op_id): the second waits for the first's
+commit, then answers from its row. On SQLite, which has one writer at a time, a push takes the
+database's write lock first.
 """
 
 from __future__ import annotations
@@ -90,8 +90,8 @@ def begin_write() -> None:
         # queues on busy_timeout instead. What the request read so far is settled first.
         db.session.commit()
         db.session.execute(text("BEGIN IMMEDIATE"))
-    # PostgreSQL: reads need no lock (READ COMMITTED). The lock is the counter row, taken by
-    # `take_batch_seq` once the batch has been read and checked.
+    # PostgreSQL: reads need no lock (READ COMMITTED), and writers do not queue behind one
+    # another: `take_batch_seq` takes a number that only pulls wait for (webapp/changes.py).
 
 
 def push_ops(actor: User, device_id: str, ops: list[Any]) -> list[dict[str, Any]]:
@@ -101,11 +101,10 @@ def push_ops(actor: User, device_id: str, ops: list[Any]) -> list[dict[str, Any]
         try:
             begin_write()
             scope = compute_scope(actor)
-            # On PostgreSQL reading and checking happen before the lock: writers queue only for
-            # their writes.
+            # Reading and checking happen before the batch takes its number, as late as it can.
             checked = check_records(actor, scope, device_id, ops)
             bulk = BulkWrites(actor, scope, checked, take_batch_seq())
-            logged = logged_ops(ops)  # under the lock: only lock holders write OpLog rows
+            logged = logged_ops(ops)
             results = [apply_op(actor, scope, device_id, raw, logged, bulk) for raw in ops]
             bulk.write(logged)
             db.session.commit()

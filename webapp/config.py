@@ -92,6 +92,8 @@ def load_config(instance_path: str) -> dict:
         # JSON columns refuse NaN, ±Infinity and lone surrogates (webapp/jsonsafe.py).
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "json_serializer": strict_dumps},
         "PRODUCTION": production,
+        # A dashboard's independent reads side by side on PostgreSQL (webapp/side_by_side.py).
+        "PARALLEL_PAGE_QUERIES": os.environ.get("PARALLEL_PAGE_QUERIES", "1") != "0",
         "REDIS_URL": redis_url,
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,

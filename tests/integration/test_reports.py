@@ -539,3 +539,24 @@ def test_an_urgent_case_is_timed_in_clock_hours_not_working_days(world):
     db.session.commit()
     a2 = grid_row(board_for(f"community:{world.community_a.id}"), world.a2)
     assert (a2.outcomes.closed, a2.outcomes.with_deadline, a2.outcomes.on_time) == (2, 2, 1)
+
+
+def test_the_dashboard_is_the_same_with_its_reads_side_by_side_or_one_by_one(app, world):
+    """On PostgreSQL the sections run on their own connections (webapp/side_by_side.py)."""
+
+    def figures(board):
+        units = [board.total, *board.rows, *board.grids]
+        return (
+            [(u.kind, u.id, vars(u.outcomes), u.care_scheduled, u.care_overdue) for u in units],
+            [(u.households, u.visited, u.resolved, u.resolved_locally) for u in units],
+            [(c.resident.id, c.due_on) for c in board.overdue_checks],
+            board.buildings,
+            board.by_category,
+            board.trend,
+        )
+
+    street = f"street:{world.community_a.street_id}"
+    app.config["PARALLEL_PAGE_QUERIES"] = True
+    side = figures(board_for(street))
+    app.config["PARALLEL_PAGE_QUERIES"] = False
+    assert figures(board_for(street)) == side

@@ -1,6 +1,6 @@
 """Working-day arithmetic on the Chinese government calendar, 调休 included."""
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -75,3 +75,34 @@ def test_years_without_calendar_data_fall_back_to_monday_to_friday():
 )
 def test_workdays_between(start, end, expected):
     assert workdays_between(at(start), at(end)) == expected
+
+
+def _counted_day_by_day(start: datetime, days: int) -> date:
+    """The rule as written: walk the calendar one day at a time."""
+    day = local_day(start)
+    if days <= 0:
+        while not is_workday(day):
+            day += timedelta(days=1)
+        return day
+    counted = 0
+    while counted < days:
+        day += timedelta(days=1)
+        counted += is_workday(day)
+    return day
+
+
+@pytest.mark.parametrize("first", ["2025-12-20", "2026-02-10", "2026-09-26", "2026-12-27"])
+def test_running_counts_agree_with_walking_the_calendar_day_by_day(first):
+    # Across the Spring Festival, National Day, weekends, make-up Saturdays and a year's end.
+    start = at(first)
+    for offset in range(0, 40, 3):
+        moment = start + timedelta(days=offset)
+        for days in (0, 1, 2, 5, 12, 30):
+            assert local_day(add_workdays(moment, days)) == _counted_day_by_day(moment, days)
+        for later in (0, 1, 9, 40, 400):
+            end = moment + timedelta(days=later)
+            walked = sum(
+                is_workday(local_day(moment) + timedelta(days=n)) for n in range(1, later + 1)
+            )
+            assert workdays_between(moment, end) == walked
+            assert workdays_between(end, moment) == -walked

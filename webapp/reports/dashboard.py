@@ -42,6 +42,7 @@ from webapp.public.figures import CommunityFigures, combine, outcomes_by_grid
 from webapp.reports.periods import Area, Period, _midnight
 from webapp.rounds import care
 from webapp.rounds.worklists import LIVED_IN, quarter_start
+from webapp.side_by_side import side_by_side
 
 OPEN_STATUSES = (CaseStatus.OPEN, CaseStatus.ESCALATED, CaseStatus.ACCEPTED)
 # Ages of open hazards, in days since the case was opened: (label code, lower bound).
@@ -177,32 +178,47 @@ def build_dashboard(area: Area, period: Period, now: datetime) -> Dashboard:
     grid_ids = list(area.grid_ids)
     until = period.clipped_end(now)
     units = _grid_units(grid_ids)
-    outcomes = outcomes_by_grid(grid_ids, period.start, until)
+    no_outcomes = combine([], period.start)
     grids = {
-        grid_id: UnitFigures("grid", grid_id, name, outcomes[grid_id])
+        grid_id: UnitFigures("grid", grid_id, name, no_outcomes)
         for grid_id, name, _cid, _cname in units
     }
     board = Dashboard(
         period=period,
         area=area,
         now=now,
-        total=UnitFigures(area.kind, area.id, area.name, combine([], period.start)),
+        total=UnitFigures(area.kind, area.id, area.name, no_outcomes),
         rows=[],
         grids=list(grids.values()),
         grid_names={grid_id: (name, cname) for grid_id, name, _cid, cname in units},
     )
     if not grid_ids:
         return board
-    _care(board, grids, grid_ids, period.as_of(now), until)
-    _coverage(board, grids, grid_ids, until)
-    _cases_opened(board, grid_ids, period, until)
-    _local_settlement(grids, grid_ids, period.start, until)
-    _open_cases(board, grids, grid_ids, now)
-    _supervised(board, grids, grid_ids, period, now)
+
+    def here() -> None:
+        # Sections that hand ORM objects to the page stay in the request's session.
+        _open_cases(board, grids, grid_ids, now)
+        _supervised(board, grids, grid_ids, period, now)
+        if area.kind == "street":
+            # Departments are the street's: their figures belong on the street's page (issue 13).
+            board.departments = department_figures([area.id], period.start, until, now)
+        _care(board, grids, grid_ids, period.as_of(now), until)
+
+    def households_and_cases() -> None:
+        _coverage(board, grids, grid_ids, until)
+        _cases_opened(board, grid_ids, period, until)
+        _local_settlement(grids, grid_ids, period.start, until)
+
+    # Each section writes its own fields of `board` and of the grids' rows, so they may run at
+    # once (webapp.side_by_side).
+    _here, outcomes, _rest = side_by_side(
+        here,
+        lambda: outcomes_by_grid(grid_ids, period.start, until),
+        households_and_cases,
+    )
+    for grid_id, unit in grids.items():
+        unit.outcomes = outcomes[grid_id]
     _roll_up(board, units, grids)
-    if area.kind == "street":
-        # Departments are the street's: their figures belong on the street's page (issue 13).
-        board.departments = department_figures([area.id], period.start, until, now)
     return board
 
 
@@ -270,24 +286,30 @@ def _care(board, grids, grid_ids: list[int], as_of: date, until: datetime) -> No
         )
     )
     # A street has ~8,000 residents on the schedule, sharing a few dozen combinations of flags:
-    # the rule runs once per combination.
-    interval_of_mask: dict[int, int | None] = {}
-    # Thousands of overdue checks, of which the page lists LIST_LIMIT: (due day, resident id,
-    # interval, last check day) for all, full DueChecks for the listed only.
+    # the rule runs once per combination, and each resident is one comparison of times.
+    schedule_of_mask: dict[int, tuple[int, datetime] | None] = {}
+    # Thousands of overdue checks, of which the page lists LIST_LIMIT: (when the check fell due,
+    # resident id, interval, last check) for all, full DueChecks for the listed only.
     overdue: list[tuple] = []
     for resident_id, grid_id, mask, last_checked_at in rows:
-        if mask not in interval_of_mask:
-            interval_of_mask[mask] = care.interval_for_flags(care.flags_from_mask(mask), intervals)
-        interval = interval_of_mask[mask]
-        if interval is None:
+        if mask not in schedule_of_mask:
+            interval = care.interval_for_flags(care.flags_from_mask(mask), intervals)
+            schedule_of_mask[mask] = (
+                None
+                if interval is None
+                else (interval, care.overdue_if_checked_before(as_of, interval))
+            )
+        schedule = schedule_of_mask[mask]
+        if schedule is None:
             continue
         unit = grids[grid_id]
         unit.care_scheduled += 1
-        last_on = last_checked_at.astimezone(SHANGHAI).date() if last_checked_at else None
-        due_on = as_of if last_on is None else last_on + timedelta(days=interval)
-        if due_on < as_of:
+        interval, overdue_before = schedule
+        if last_checked_at is not None and last_checked_at < overdue_before:
             unit.care_overdue += 1
-            overdue.append((due_on, resident_id, interval, last_on))
+            overdue.append(
+                (last_checked_at + timedelta(days=interval), resident_id, interval, last_checked_at)
+            )
     board.overdue_checks = _first_overdue(overdue, as_of)
 
 
@@ -296,8 +318,18 @@ def _first_overdue(overdue: list[tuple], as_of: date) -> list[care.DueCheck]:
     are read for them (and for those due the same day as the last listed) only."""
     if not overdue:
         return []
-    cutoff = heapq.nsmallest(LIST_LIMIT, (entry[0] for entry in overdue))[-1]
-    contenders = {entry[1]: entry for entry in overdue if entry[0] <= cutoff}
+
+    def day_of(moment: datetime) -> date:
+        return moment.astimezone(SHANGHAI).date()
+
+    # Due times sort as their days do; the cut falls after the whole day of the last listed.
+    cutoff = day_of(heapq.nsmallest(LIST_LIMIT, (entry[0] for entry in overdue))[-1])
+    after_cutoff = _midnight(cutoff + timedelta(days=1))
+    contenders = {
+        entry[1]: (day_of(entry[0]), entry[2], day_of(entry[3]))
+        for entry in overdue
+        if entry[0] < after_cutoff
+    }
     details = db.session.execute(
         select(*care._SCHEDULE_COLUMNS, Household.address)
         .join(Household, Household.id == Resident.household_id)
@@ -306,7 +338,7 @@ def _first_overdue(overdue: list[tuple], as_of: date) -> list[care.DueCheck]:
     details.sort(key=lambda row: (contenders[row.id][0], row.address, row.id))
     listed = []
     for row in details[:LIST_LIMIT]:
-        due_on, _id, interval, last_on = contenders[row.id]
+        due_on, interval, last_on = contenders[row.id]
         resident = _ScheduledResident(row)
         listed.append(
             care.DueCheck(

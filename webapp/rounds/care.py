@@ -109,6 +109,15 @@ def interval_for_flags(flags: Collection[str], intervals: dict[str, int]) -> int
     return min(days) if days else None
 
 
+def overdue_if_checked_before(today: date, interval_days: int) -> datetime:
+    """A resident checked every `interval_days` is overdue on `today` when their latest check
+    came before this instant: the check is due on the (Shanghai) day of the last one plus the
+    interval, and overdue once that day is past. For counting thousands of residents without
+    turning each check time into a day."""
+    due_from = today - timedelta(days=interval_days)
+    return datetime.combine(due_from, datetime.min.time(), SHANGHAI)
+
+
 def check_interval(
     resident: Resident, today: date, intervals: dict[str, int] | None = None
 ) -> int | None:

@@ -17,9 +17,6 @@ from webapp.extensions import db
 M = TypeVar("M")
 
 _INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
-# Rows per statement: a batch job's chunk may insert thousands, and one statement may carry at
-# most 65,535 parameters on PostgreSQL (32,766 on SQLite).
-PAGE = 1000
 
 
 def insert_once(model: type[M], rows: list[dict[str, Any]], *, key: list[str]) -> list[M]:
@@ -29,13 +26,8 @@ def insert_once(model: type[M], rows: list[dict[str, Any]], *, key: list[str]) -
     if not rows:
         return []
     insert = _INSERTS[db.session.get_bind().dialect.name]
-    made: list[M] = []
-    for start in range(0, len(rows), PAGE):
-        statement = (
-            insert(model)
-            .values(rows[start : start + PAGE])
-            .on_conflict_do_nothing(index_elements=key)
-            .returning(model)
-        )
-        made.extend(db.session.scalars(statement))
-    return made
+    statement = insert(model).on_conflict_do_nothing(index_elements=key).returning(model)
+    # Rows as the parameters of one statement, not spelled into it: SQLAlchemy sends them as
+    # multi-row INSERTs of a batch each (a batch job's chunk has thousands) from one compiled
+    # statement, under the databases' limits on parameters per statement.
+    return list(db.session.scalars(statement, rows))

@@ -11,14 +11,15 @@ it reads is the highest any transaction holds, so the counter is also the pulls'
 On PostgreSQL the same row would make every writer queue behind the one holding it until its
 commit (with 8 pushers, 93–95% of database time was that wait). There, numbers come from the
 sequence `change_seq` through `take_change_seq()` (webapp/models/sync.py), which also takes a
-transaction-level advisory lock keyed by the number: commit or rollback releases it, and no
-writer waits for another. A pull's upper bound is `change_horizon()`: the highest number below
-every number still locked, which is therefore the number of a finished transaction, as are all
-below it. (A short shared "gate" lock around nextval-and-lock lets the horizon never see a
-number handed out whose lock is not taken yet.) PostgreSQL shows a commit to new snapshots
-before it releases the transaction's locks, so the rows of every number up to the horizon are
-visible to the statements that run after it; pulls run in READ COMMITTED, a fresh snapshot per
-statement. A row with a number above the horizon comes with the next pull.
+transaction-level advisory lock keyed by the number (the transaction's first number only: the
+ones it takes later are higher): commit or rollback releases it, and no writer waits for
+another. A pull's upper bound is `change_horizon()`: the highest number below every number
+still locked, which is therefore the number of a finished transaction, as are all below it. (A
+short shared "gate" lock around nextval-and-lock lets the horizon never see a number handed out
+whose lock is not taken yet.) PostgreSQL shows a commit to new snapshots before it releases the
+transaction's locks, so the rows of every number up to the horizon are visible to the
+statements that run after it; pulls run in READ COMMITTED, a fresh snapshot per statement. A row
+with a number above the horizon comes with the next pull.
 
 Writers take their number as late as they can all the same. A push reads and checks all its ops
 first, then takes one number for the whole batch (`take_batch_seq`), and every row the batch

@@ -25,6 +25,11 @@ STATEMENTS = (
 DECLARE
     taken bigint;
 BEGIN
+    IF coalesce(current_setting('gridrounds.open_change_seq', true), '') <> '' THEN
+        -- This transaction already holds the lock of a lower number, which keeps the horizon
+        -- below this one too: one lock per transaction, however many numbers it takes.
+        RETURN nextval('change_seq');
+    END IF;
     -- The gate is shared among writers and held only from nextval to the number's own lock, so
     -- change_horizon() never sees a number handed out but not yet locked.
     PERFORM pg_advisory_lock_shared({GATE});
@@ -32,6 +37,8 @@ BEGIN
         taken := nextval('change_seq');
         -- Released by commit or rollback: while it is held, the number's rows may still come.
         PERFORM pg_advisory_xact_lock({KEYS} + taken);
+        -- Transaction-local, like the lock: a savepoint rolled back forgets both.
+        PERFORM set_config('gridrounds.open_change_seq', CAST(taken AS text), true);
     EXCEPTION WHEN OTHERS OR query_canceled THEN
         -- A session lock outlives the statement: never leave the gate held by an error.
         PERFORM pg_advisory_unlock_shared({GATE});

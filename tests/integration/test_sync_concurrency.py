@@ -25,6 +25,7 @@ from tests.integration.sync_api import (
 from webapp.changes import bump, current_change_seq, last_change_seq
 from webapp.extensions import db
 from webapp.models import Household, OpLog, Visit
+from webapp.models.sync import CHANGE_SEQ_KEYS
 from webapp.sync.cursor import decode_cursor
 
 THREADS = 10
@@ -321,3 +322,20 @@ def test_an_edit_made_beside_another_open_edit_of_the_same_version_is_a_conflict
     assert [r["status"] for r in answers[0]] == ["conflict"]
     db.session.expire_all()
     assert db.session.get(Household, household.id).version == base_version + 1
+
+
+@on_postgresql
+def test_a_transaction_taking_many_numbers_holds_one_lock(app, world):
+    households = [db.session.get(Household, h.id) for h in world.households["G1"]]
+    taken = [bump(household) for household in households]
+    open_locks = db.session.scalar(
+        text(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 1"
+            " AND pid = pg_backend_pid() AND classid = :keys"
+        ),
+        {"keys": CHANGE_SEQ_KEYS >> 32},
+    )
+    assert taken == sorted(set(taken)) and open_locks == 1
+    assert current_change_seq() == taken[0] - 1
+    db.session.commit()
+    assert current_change_seq() == taken[-1]

@@ -58,6 +58,11 @@ CHANGE_SEQUENCE_DDL = (
 DECLARE
     taken bigint;
 BEGIN
+    IF coalesce(current_setting('gridrounds.open_change_seq', true), '') <> '' THEN
+        -- This transaction already holds the lock of a lower number, which keeps the horizon
+        -- below this one too: one lock per transaction, however many numbers it takes.
+        RETURN nextval('change_seq');
+    END IF;
     -- The gate is shared among writers and held only from nextval to the number's own lock, so
     -- change_horizon() never sees a number handed out but not yet locked.
     PERFORM pg_advisory_lock_shared({CHANGE_SEQ_GATE});
@@ -65,6 +70,8 @@ BEGIN
         taken := nextval('change_seq');
         -- Released by commit or rollback: while it is held, the number's rows may still come.
         PERFORM pg_advisory_xact_lock({CHANGE_SEQ_KEYS} + taken);
+        -- Transaction-local, like the lock: a savepoint rolled back forgets both.
+        PERFORM set_config('gridrounds.open_change_seq', CAST(taken AS text), true);
     EXCEPTION WHEN OTHERS OR query_canceled THEN
         -- A session lock outlives the statement: never leave the gate held by an error.
         PERFORM pg_advisory_unlock_shared({CHANGE_SEQ_GATE});

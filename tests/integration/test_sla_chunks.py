@@ -158,12 +158,12 @@ def test_a_case_closed_meanwhile_is_left_alone_and_the_rest_of_its_chunk_escalat
 
 def test_a_case_deleted_meanwhile_does_not_hold_back_its_chunk(district, monkeypatch):
     cases = open_cases(district, 6)
-    gone = cases[3]
+    gone, gone_id = cases[3], cases[3].id
 
     def delete_case(connection):
-        connection.execute(delete(CaseEvent).where(CaseEvent.case_id == gone.id))
-        connection.execute(delete(Notification).where(Notification.case_id == gone.id))
-        connection.execute(delete(Case).where(Case.id == gone.id))
+        connection.execute(delete(CaseEvent).where(CaseEvent.case_id == gone_id))
+        connection.execute(delete(Notification).where(Notification.case_id == gone_id))
+        connection.execute(delete(Case).where(Case.id == gone_id))
 
     meanwhile(monkeypatch, delete_case)
     # Yellow: the tick only alerts, so the vanished case fails the chunk's INSERT, not an UPDATE.
@@ -173,7 +173,7 @@ def test_a_case_deleted_meanwhile_does_not_hold_back_its_chunk(district, monkeyp
     for case in cases:
         if case != gone:
             assert count_of(Notification, Notification.case_id == case.id) == 2
-    assert count_of(Notification, Notification.case_id == gone.id) == 0
+    assert count_of(Notification, Notification.case_id == gone_id) == 0
 
 
 def statements_of_a_tick(homes, count: int, shift: timedelta) -> int:

@@ -159,8 +159,6 @@ def _tick_cases(case_ids: list, now: datetime, report: TickReport, rules) -> Non
     last_alert = _alerted_in_stage(case_ids)
     plans = []
     for case in cases:
-        # The rule runs on a detached copy: the chunk's changes reach the table in one statement.
-        db.session.expunge(case)
         if case.status not in ACTIVE:
             continue
         plan = _Plan(case, case.version)
@@ -168,6 +166,10 @@ def _tick_cases(case_ids: list, now: datetime, report: TickReport, rules) -> Non
         # A tick that runs late must not grant extra time: each escalation happens at the moment
         # the stage went red, and a case that has been red through several stages climbs all.
         while state is limits.SlaState.RED and _escalates(case):
+            if not plan.climbs:
+                # The rule changes a detached copy: the chunk's escalations reach the table in
+                # one statement, not in a flush of one UPDATE per case.
+                db.session.expunge(case)
             went_red = limits.effective(case.due_at, case, now)
             moment = max(went_red, case.stage_started_at)
             plan.climbs.append((_escalate(case, moment, rules), case.level, moment))

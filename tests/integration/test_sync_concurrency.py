@@ -14,18 +14,22 @@ import uuid
 import pytest
 from sqlalchemy import func, select, text
 
+from tests import factories as f
 from tests.integration.sync_api import (
     SyncClient,
     World,
     household_update_op,
     ids_of,
     make_world,
+    new_op,
     visit_op,
 )
+from webapp.cases.actions import apply_case_action
 from webapp.changes import bump, current_change_seq, last_change_seq
 from webapp.extensions import db
-from webapp.models import Household, OpLog, Visit
+from webapp.models import Case, Household, OpLog, User, Visit
 from webapp.models.sync import CHANGE_SEQ_KEYS
+from webapp.ops import Op
 from webapp.sync.cursor import decode_cursor
 
 THREADS = 10
@@ -339,3 +343,53 @@ def test_a_transaction_taking_many_numbers_holds_one_lock(app, world):
     assert current_change_seq() == taken[0] - 1
     db.session.commit()
     assert current_change_seq() == taken[-1]
+
+
+@on_postgresql
+def test_two_actions_on_one_case_at_once_are_both_applied(app, api, world):
+    """The second waits for the first's commit and acts on the case it left, rather than
+    failing on the case's version."""
+    case = f.gen_case(grid=world.grids["G1"])
+    db.session.commit()
+    case_id, version = case.id, case.version
+    first_done, release = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def other_actor() -> None:
+        try:
+            with app.app_context():
+                actor = db.session.get(User, world.users["worker_g1"].id)
+                apply_case_action(actor, note_op(case_id, "先到"))
+                db.session.flush()
+                first_done.set()
+                assert release.wait(30)
+                db.session.commit()
+                db.session.remove()
+        except BaseException as error:
+            errors.append(error)
+            first_done.set()
+
+    thread = threading.Thread(target=other_actor)
+    thread.start()
+    assert first_done.wait(10) and not errors, errors
+    answers: list = []
+    op = new_op("case.action", {"case_id": str(case_id), "action": "note", "notes": "后到"})
+    push = threading.Thread(target=lambda: answers.append(api.results([op])))
+    push.start()
+    push.join(1)
+    release.set()
+    thread.join(10)
+    push.join(10)
+    assert not errors, errors
+    assert [r["status"] for r in answers[0]] == ["applied"]
+    db.session.expire_all()
+    assert db.session.get(Case, case_id).version == version + 2
+
+
+def note_op(case_id, notes: str) -> Op:
+    return Op(
+        op_id=uuid.uuid4(),
+        type="case.action",
+        record_id=uuid.uuid4(),
+        payload={"case_id": str(case_id), "action": "note", "notes": notes},
+    )

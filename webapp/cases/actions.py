@@ -946,7 +946,9 @@ def apply_case_action(actor: User, op: Op) -> Case:
     """`case.action` op: `{"case_id", "action", …}`. Raises Invalid, OutOfScope, Conflict."""
     payload = op.payload if isinstance(op.payload, dict) else {}
     case_id = parse_uuid(payload.get("case_id"), "case_id")
-    case = db.session.get(Case, case_id)
+    # Writers do not queue behind one another (webapp/changes.py): an action waits here for
+    # another one on the same case and reads the case it left, instead of failing on its version.
+    case = db.session.get(Case, case_id, with_for_update=True, populate_existing=True)
     if case is None or not compute_scope(actor).covers_case(case):
         raise OutOfScope(_("This case does not exist or is not in your scope."))
     action = payload.get("action")

@@ -11,7 +11,9 @@ of S2.
 from __future__ import annotations
 
 import io
+import os
 import re
+import threading
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +38,7 @@ from webapp.models import (
 )
 from webapp.ops import Op
 from webapp.residents import abuse
+from webapp.residents.services import verify_report
 
 CALLER_PHONE = "13612345678"
 WORKER_PHONE = "13500001111"
@@ -801,3 +804,56 @@ def test_a_file_that_is_not_a_photo_is_refused_clearly_and_nothing_is_kept(app, 
     assert list((Path(app.config["UPLOAD_FOLDER"])).glob("*.jpg")) == []
     four = report(client, world, photos=[jpeg_with_gps()] * 4)
     assert four.status_code == 422 and "最多 3 张照片" in four.get_data(as_text=True)
+
+
+@pytest.mark.skipif(
+    not os.environ.get("DATABASE_URL", "").startswith("postgres"),
+    reason="SQLite has one writer at a time; on PostgreSQL writers no longer wait for each other",
+)
+def test_a_report_verified_twice_at_once_opens_one_case(app, world, client):
+    """A clerk's verification still open when the worker's phone sends its own: the phone's
+    waits for it and is answered `conflict`, not a second case."""
+    number = number_of(report(app.test_client(), world))
+    report_id = the_report(number).id
+    first_done, release = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def clerk() -> None:
+        try:
+            with app.app_context():
+                actor = db.session.get(User, world.users["staff_c1"].id)
+                op = Op(
+                    op_id=uuid.uuid4(),
+                    type="report.verify",
+                    record_id=uuid.uuid4(),
+                    payload={"report_id": str(report_id), "outcome": "case"},
+                )
+                verify_report(actor, op)
+                db.session.flush()
+                first_done.set()
+                assert release.wait(30)
+                db.session.commit()
+                db.session.remove()
+        except BaseException as error:
+            errors.append(error)
+            first_done.set()
+
+    thread = threading.Thread(target=clerk)
+    thread.start()
+    assert first_done.wait(10) and not errors, errors
+    login(client, "worker_g1")
+    answers: list = []
+    row = the_report(number)
+    phone = threading.Thread(
+        target=lambda: answers.append(SyncClient(client).results([verify_op(row, "case")]))
+    )
+    phone.start()
+    phone.join(1)
+    release.set()
+    thread.join(10)
+    phone.join(10)
+    assert not errors, errors
+    assert [r["status"] for r in answers[0]] == ["conflict"]
+    db.session.expire_all()
+    cases = db.session.scalars(select(Case).where(Case.source_record_id == report_id)).all()
+    assert len(cases) == 1

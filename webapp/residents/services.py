@@ -372,7 +372,10 @@ def verify_report(actor: User, op: Op) -> ResidentReport:
     (case), "reply"}`. Raises Invalid, OutOfScope, Conflict (already verified or spam)."""
     payload = op.payload if isinstance(op.payload, dict) else {}
     report_id = parse_uuid(payload.get("report_id"), "report_id")
-    report = db.session.get(ResidentReport, report_id)
+    # Locked and read afresh: a worker's phone and a clerk may verify the same report at once,
+    # and writers no longer wait for each other (webapp/changes.py), so without the lock both
+    # would see it new and open two cases.
+    report = db.session.get(ResidentReport, report_id, with_for_update=True, populate_existing=True)
     if report is None or not compute_scope(actor).covers_grid(report.grid_id):
         raise OutOfScope(_("This report does not exist or is not in your grids."))
     if report.status != ReportStatus.NEW:

@@ -2,15 +2,16 @@
 
 Set-based: candidates are read with one query, then handled a chunk (`CHUNK` cases) at a time, in
 one transaction per chunk whose statements do not grow with it — the chunk's cases and their last
-alerts read once, the escalation rule applied in memory, then one UPDATE of the escalated cases,
-one INSERT of their timeline entries, the recipients read once per grid and role, and one
-INSERT … ON CONFLICT DO NOTHING of the alerts (and one of their push messages). A district with
-200,000 red cases is then a few hundred transactions, not 200,000.
+alerts read once, the escalation rule applied in memory, then one UPDATE of the escalated cases
+(one statement, a parameter set per case), one INSERT of their timeline entries, the recipients
+read once per role for the chunk's grids, and one INSERT … ON CONFLICT DO NOTHING of the alerts
+(and one of their push messages), all under one change number. A district with 200,000 red cases
+is then a few hundred transactions, not 200,000.
 
 Safe to run every minute from cron on several machines at once. The UPDATE keeps optimistic
 locking (Case.version) row by row: it writes a case only if its version is still the one the
-chunk read, and returns the ones it wrote, so when two ticks (or a tick and a clerk) race for a
-case one wins and the other leaves that case — and only that case — alone. Running it twice in a
+chunk read, and the chunk goes on with the cases it wrote, so when two ticks (or a tick and a
+clerk) race for a case one wins and the other leaves that case — and only that case — alone. Running it twice in a
 row changes nothing the second time: an escalated case starts a new stage with new deadlines.
 Alerts are once per stage by a unique key (Notification.dedup_key, see `stage_key`): two ticks
 that both found a stage not yet alerted write one alert per person between them, with or without

@@ -11,8 +11,9 @@ is then a few hundred transactions, not 200,000.
 Safe to run every minute from cron on several machines at once. The UPDATE keeps optimistic
 locking (Case.version) row by row: it writes a case only if its version is still the one the
 chunk read, and the chunk goes on with the cases it wrote, so when two ticks (or a tick and a
-clerk) race for a case one wins and the other leaves that case — and only that case — alone. Running it twice in a
-row changes nothing the second time: an escalated case starts a new stage with new deadlines.
+clerk) race for a case one wins and the other leaves that case — and only that case — alone.
+Running it twice in a row changes nothing the second time: an escalated case starts a new stage
+with new deadlines.
 Alerts are once per stage by a unique key (Notification.dedup_key, see `stage_key`): two ticks
 that both found a stage not yet alerted write one alert per person between them, with or without
 the run lock. A chunk that fails on a row (a case deleted meanwhile) is split and tried again, so

@@ -22,6 +22,7 @@ one bad case does not hold back the others.
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -64,6 +65,8 @@ PART_ALERTS = {
 # Cases per transaction: big enough that a district's 200,000 are a few hundred transactions,
 # small enough that a chunk holds its rows' locks for well under a second.
 CHUNK = 1000
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -128,8 +131,10 @@ def _in_own_transaction(step, ids: list, now: datetime, report: TickReport, *arg
     try:
         step(ids, now, done, *args)
         db.session.commit()
-    except OperationalError:
+    except OperationalError as error:
         db.session.rollback()
+        # The next tick, a minute later, tries these again; say so in case it keeps happening.
+        log.warning("sla tick: %d ids left to the next tick: %s", len(ids), error.orig)
         report.skipped_races += len(ids)
         return
     except IntegrityError:

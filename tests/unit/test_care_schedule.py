@@ -309,33 +309,33 @@ def test_only_the_given_grids_are_listed(gen_grid, gen_household, gen_resident):
     assert due_elderly_checks([], date(2026, 11, 21)) == []
 
 
-def test_the_per_resident_latest_check_agrees_with_the_grouped_one(gen_resident, record_check):
-    """The dashboards read the latest check per resident (care.latest_check_column), the due
-    list by one grouped query: the same rule, so the same answers — the latest reaching check,
-    a correction in place of what it corrects, and only checks before `until`."""
+def test_the_latest_check_is_the_latest_reaching_one_with_corrections_in_place(
+    gen_resident, record_check
+):
+    """The due list and the dashboards read each resident's latest check through one column
+    (care.latest_check_column): the latest check that reached them, a correction in place of
+    what it corrects, and only checks before `until`."""
     from sqlalchemy import select
 
     from webapp.models import Resident
-    from webapp.rounds.care import latest_check_column, latest_checks_subquery
+    from webapp.rounds.care import latest_check_column
 
     latest = gen_resident(living_alone=True, birth_date=BORN_80_PLUS)
-    record_check(latest, date(2026, 10, 1))
-    record_check(latest, date(2026, 11, 18))
+    october = record_check(latest, date(2026, 10, 1))
+    november = record_check(latest, date(2026, 11, 18))
     unreached = gen_resident(living_alone=True, birth_date=BORN_80_PLUS)
-    record_check(unreached, date(2026, 11, 1))
+    reached = record_check(unreached, date(2026, 11, 1))
     record_check(unreached, date(2026, 11, 20), status="not_reached")
     corrected = gen_resident(living_alone=True, birth_date=BORN_80_PLUS)
     wrong = record_check(corrected, date(2026, 11, 20))
-    record_check(corrected, date(2026, 11, 2), corrects=wrong)
+    correction = record_check(corrected, date(2026, 11, 2), corrects=wrong)
     never = gen_resident(living_alone=True, birth_date=BORN_80_PLUS)
     people = [latest, unreached, corrected, never]
-    grids = {person.grid_id for person in people}
-    today = date(2026, 11, 21)
-    for until in (None, datetime(2026, 11, 10, tzinfo=UTC)):
-        grouped = latest_checks_subquery(grids, today, until=until)
-        expected = dict(
-            db.session.execute(select(grouped.c.resident_id, grouped.c.last_checked_at)).all()
-        )
+    expected = {
+        None: [november, reached, correction, None],
+        datetime(2026, 11, 10, tzinfo=UTC): [october, reached, correction, None],
+    }
+    for until, checks in expected.items():
         got = dict(
             db.session.execute(
                 select(Resident.id, latest_check_column(until)).where(
@@ -343,4 +343,7 @@ def test_the_per_resident_latest_check_agrees_with_the_grouped_one(gen_resident,
                 )
             ).all()
         )
-        assert got == {person.id: expected.get(person.id) for person in people}
+        assert got == {
+            person.id: check.checked_at if check else None
+            for person, check in zip(people, checks, strict=True)
+        }

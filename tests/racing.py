@@ -52,3 +52,40 @@ def meet_after(function: Callable[..., Any], parties: int = 2, timeout: float = 
         return result
 
     return wrapped
+
+
+def while_held_open(app: Flask, write: Callable[[], Any], then: Callable[[], Any], timeout=30):
+    """What `then()` answers when it arrives while another writer holds the same rows: `write()`
+    runs in its own thread and session, flushed and left uncommitted; `then()` starts on a thread
+    of its own, gets a second to run into the held rows, and the write commits."""
+    written, release = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def writer() -> None:
+        with app.app_context():
+            try:
+                write()
+                db.session.flush()
+                written.set()
+                assert release.wait(timeout)
+                db.session.commit()
+            except BaseException as error:  # surfaced below; a thread must not swallow it
+                errors.append(error)
+                written.set()
+            finally:
+                db.session.remove()
+
+    holder = threading.Thread(target=writer)
+    holder.start()
+    assert written.wait(10) and not errors, errors
+    answers: list[Any] = []
+    arriving = threading.Thread(target=lambda: answers.append(then()))
+    arriving.start()
+    arriving.join(1)
+    release.set()
+    holder.join(timeout)
+    arriving.join(timeout)
+    if errors:
+        raise errors[0]
+    assert answers, "the second writer did not finish"
+    return answers[0]

@@ -13,7 +13,6 @@ from __future__ import annotations
 import io
 import os
 import re
-import threading
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,7 @@ from sqlalchemy import select
 from tests import factories as f
 from tests.conftest import csrf_token_from
 from tests.integration.sync_api import SyncClient, login, new_op
+from tests.racing import while_held_open
 from webapp.cases.actions import apply_case_action
 from webapp.extensions import db
 from webapp.models import (
@@ -815,45 +815,23 @@ def test_a_report_verified_twice_at_once_opens_one_case(app, world, client):
     waits for it and is answered `conflict`, not a second case."""
     number = number_of(report(app.test_client(), world))
     report_id = the_report(number).id
-    first_done, release = threading.Event(), threading.Event()
-    errors: list[BaseException] = []
 
     def clerk() -> None:
-        try:
-            with app.app_context():
-                actor = db.session.get(User, world.users["staff_c1"].id)
-                op = Op(
-                    op_id=uuid.uuid4(),
-                    type="report.verify",
-                    record_id=uuid.uuid4(),
-                    payload={"report_id": str(report_id), "outcome": "case"},
-                )
-                verify_report(actor, op)
-                db.session.flush()
-                first_done.set()
-                assert release.wait(30)
-                db.session.commit()
-                db.session.remove()
-        except BaseException as error:
-            errors.append(error)
-            first_done.set()
+        actor = db.session.get(User, world.users["staff_c1"].id)
+        op = Op(
+            op_id=uuid.uuid4(),
+            type="report.verify",
+            record_id=uuid.uuid4(),
+            payload={"report_id": str(report_id), "outcome": "case"},
+        )
+        verify_report(actor, op)
 
-    thread = threading.Thread(target=clerk)
-    thread.start()
-    assert first_done.wait(10) and not errors, errors
     login(client, "worker_g1")
-    answers: list = []
     row = the_report(number)
-    phone = threading.Thread(
-        target=lambda: answers.append(SyncClient(client).results([verify_op(row, "case")]))
+    answer = while_held_open(
+        app, clerk, lambda: SyncClient(client).results([verify_op(row, "case")])
     )
-    phone.start()
-    phone.join(1)
-    release.set()
-    thread.join(10)
-    phone.join(10)
-    assert not errors, errors
-    assert [r["status"] for r in answers[0]] == ["conflict"]
+    assert [r["status"] for r in answer] == ["conflict"]
     db.session.expire_all()
     cases = db.session.scalars(select(Case).where(Case.source_record_id == report_id)).all()
     assert len(cases) == 1

@@ -24,6 +24,7 @@ from tests.integration.sync_api import (
     new_op,
     visit_op,
 )
+from tests.racing import while_held_open
 from webapp.cases.actions import apply_case_action
 from webapp.changes import bump, current_change_seq, last_change_seq
 from webapp.extensions import db
@@ -352,36 +353,14 @@ def test_two_actions_on_one_case_at_once_are_both_applied(app, api, world):
     case = f.gen_case(grid=world.grids["G1"])
     db.session.commit()
     case_id, version = case.id, case.version
-    first_done, release = threading.Event(), threading.Event()
-    errors: list[BaseException] = []
 
     def other_actor() -> None:
-        try:
-            with app.app_context():
-                actor = db.session.get(User, world.users["worker_g1"].id)
-                apply_case_action(actor, note_op(case_id, "先到"))
-                db.session.flush()
-                first_done.set()
-                assert release.wait(30)
-                db.session.commit()
-                db.session.remove()
-        except BaseException as error:
-            errors.append(error)
-            first_done.set()
+        actor = db.session.get(User, world.users["worker_g1"].id)
+        apply_case_action(actor, note_op(case_id, "先到"))
 
-    thread = threading.Thread(target=other_actor)
-    thread.start()
-    assert first_done.wait(10) and not errors, errors
-    answers: list = []
     op = new_op("case.action", {"case_id": str(case_id), "action": "note", "notes": "后到"})
-    push = threading.Thread(target=lambda: answers.append(api.results([op])))
-    push.start()
-    push.join(1)
-    release.set()
-    thread.join(10)
-    push.join(10)
-    assert not errors, errors
-    assert [r["status"] for r in answers[0]] == ["applied"]
+    answer = while_held_open(app, other_actor, lambda: api.results([op]))
+    assert [r["status"] for r in answer] == ["applied"]
     db.session.expire_all()
     assert db.session.get(Case, case_id).version == version + 2
 
